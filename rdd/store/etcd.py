@@ -1,0 +1,380 @@
+"""The only code that talks to etcd: reads, compare-and-swap transactions,
+the owner index, name claims, leases for Events, and resumable watches.
+
+Objects are stored as serialized protobuf; resourceVersion is never stored,
+it is the key's mod_revision, filled in on every read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aetcd
+import grpc
+from aetcd import rpc
+
+from rdd.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    GoneError,
+    InvalidError,
+    NotFoundError,
+    UnavailableError,
+)
+from rdd.kinds import Kind
+from rdd.meta.owners import owner_uids
+from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
+
+log = logging.getLogger(__name__)
+
+#: etcd refuses requests over 1.5 MiB; objects stay well below.
+MAX_OBJECT_BYTES = 1024 * 1024
+EVENT_LEASE_SECONDS = 3600
+_LEASE_REUSE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Write:
+    """One object's part of a transaction.
+
+    old=None: create (the key must not exist). new=None: remove the key.
+    Otherwise a compare-and-swap against old's resourceVersion.
+    """
+
+    kind: Kind
+    old: Any | None
+    new: Any | None
+    #: Attach the key to a lease that expires (Events).
+    expires: bool = False
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    """ADDED, MODIFIED or DELETED, with the object as of `revision`."""
+
+    type: str
+    obj: Any
+    revision: int
+
+
+def _channel_options() -> dict[str, Any]:
+    # Reconnect fast after an etcd restart (gRPC's default backoff grows to 2 min).
+    return {
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.min_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1000,
+        "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    }
+
+
+class EtcdStore:
+    """Kubernetes-registry storage primitives over one etcd client."""
+
+    def __init__(self, client: aetcd.Client, layout: KeyLayout, timeout: float) -> None:
+        self._client = client
+        self._layout = layout
+        self._timeout = timeout
+        self._lease: tuple[int, float] | None = None
+
+    @classmethod
+    async def connect(
+        cls, endpoints: str, *, prefix: str = "/rdd", timeout: float = 5.0
+    ) -> EtcdStore:
+        """`endpoints` is etcd's comma list; the first reachable one is used."""
+        last_error: Exception | None = None
+        for endpoint in [e.strip() for e in endpoints.split(",") if e.strip()]:
+            host, _, port = endpoint.removeprefix("http://").rpartition(":")
+            client = aetcd.Client(
+                host=host or "127.0.0.1",
+                port=int(port),
+                timeout=timeout,
+                options=_channel_options(),
+            )
+            store = cls(client, KeyLayout(prefix), timeout)
+            try:
+                await store.revision()
+                return store
+            except UnavailableError as exc:
+                last_error = exc
+                await client.close()
+        raise UnavailableError(f"etcd is unreachable at {endpoints}: {last_error}")
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    @property
+    def layout(self) -> KeyLayout:
+        return self._layout
+
+    async def _call(self, method: str, request: Any) -> Any:
+        await self._client.connect()
+        stub = self._client.kvstub
+        try:
+            return await getattr(stub, method)(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _store_error(exc) from None
+
+    async def revision(self) -> int:
+        """The store's current revision (a cheap read of an absent key)."""
+        response = await self._call(
+            "Range", rpc.RangeRequest(key=self._layout.prefix.encode() + b"/~", count_only=True)
+        )
+        return int(response.header.revision)
+
+    def _decode(self, kind: Kind, kv: Any) -> Any:
+        obj = kind.message()
+        obj.ParseFromString(kv.value)
+        obj.metadata.resource_version = str(kv.mod_revision)
+        return obj
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Any | None:
+        key = self._layout.object_key(kind, namespace, name)
+        response = await self._call("Range", rpc.RangeRequest(key=key))
+        return self._decode(kind, response.kvs[0]) if response.kvs else None
+
+    async def list(self, kind: Kind, namespace: str = "") -> tuple[list[Any], int]:
+        """Every object of the kind (in one namespace when given) and the
+        revision the list was read at: a watch resumes from it."""
+        prefix = self._layout.list_prefix(kind, namespace)
+        response = await self._call(
+            "Range", rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix))
+        )
+        items = [self._decode(kind, kv) for kv in response.kvs]
+        return items, int(response.header.revision)
+
+    async def owned_by(self, owner_uid: str) -> list[ObjectRef]:
+        """Everything whose ownerReferences name this uid, from the owner index."""
+        prefix = self._layout.owner_index_prefix(owner_uid)
+        response = await self._call(
+            "Range",
+            rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix), keys_only=True),
+        )
+        return [self._layout.parse_owner_index_key(kv.key) for kv in response.kvs]
+
+    async def claimed_namespace(self, kind: Kind, name: str) -> str | None:
+        """Namespace holding a cross-namespace unique name, if any."""
+        response = await self._call(
+            "Range", rpc.RangeRequest(key=self._layout.name_claim_key(kind, name))
+        )
+        return response.kvs[0].value.decode() if response.kvs else None
+
+    async def _event_lease(self) -> int:
+        now = time.monotonic()
+        if self._lease is None or now - self._lease[1] > _LEASE_REUSE_SECONDS:
+            await self._client.connect()
+            try:
+                granted = await self._client.leasestub.LeaseGrant(
+                    rpc.LeaseGrantRequest(TTL=EVENT_LEASE_SECONDS), timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise _store_error(exc) from None
+            self._lease = (int(granted.ID), now)
+        return self._lease[0]
+
+    async def commit(self, writes: Sequence[Write]) -> list[Any | None]:
+        """Apply all writes in one etcd transaction, or none of them.
+
+        Returns the new objects with their resourceVersion (None for removals).
+        Raises AlreadyExistsError / ConflictError when a compare fails.
+        """
+        compares: list[Any] = []
+        ops: list[Any] = []
+        for write in writes:
+            await self._plan(write, compares, ops)
+        response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=ops))
+        if not response.succeeded:
+            await self._explain_failure(writes)
+        revision = str(response.header.revision)
+        results: list[Any | None] = []
+        for write in writes:
+            if write.new is None:
+                results.append(None)
+                continue
+            written = write.kind.message()
+            written.CopyFrom(write.new)
+            written.metadata.resource_version = revision
+            results.append(written)
+        return results
+
+    async def _plan(self, write: Write, compares: list[Any], ops: list[Any]) -> None:
+        layout = self._layout
+        kind = write.kind
+        obj = write.new if write.new is not None else write.old
+        assert obj is not None, "a write needs an old or a new object"
+        meta = obj.metadata
+        key = layout.object_key(kind, meta.namespace, meta.name)
+        claim = layout.name_claim_key(kind, meta.name)
+        if write.old is None:
+            compares.append(
+                rpc.Compare(
+                    key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0
+                )
+            )
+            if kind.unique_names:
+                compares.append(
+                    rpc.Compare(
+                        key=claim,
+                        target=rpc.Compare.CREATE,
+                        result=rpc.Compare.EQUAL,
+                        create_revision=0,
+                    )
+                )
+                ops.append(
+                    rpc.RequestOp(
+                        request_put=rpc.PutRequest(key=claim, value=meta.namespace.encode())
+                    )
+                )
+        else:
+            compares.append(
+                rpc.Compare(
+                    key=key,
+                    target=rpc.Compare.MOD,
+                    result=rpc.Compare.EQUAL,
+                    mod_revision=int(write.old.metadata.resource_version),
+                )
+            )
+        before = owner_uids(write.old) if write.old is not None else set()
+        after = owner_uids(write.new) if write.new is not None else set()
+        for uid in sorted(after - before):
+            index = layout.owner_index_key(uid, kind, meta.namespace, meta.name)
+            ops.append(rpc.RequestOp(request_put=rpc.PutRequest(key=index, value=b"")))
+        for uid in sorted(before - after):
+            index = layout.owner_index_key(uid, kind, meta.namespace, meta.name)
+            ops.append(rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=index)))
+        if write.new is None:
+            ops.append(rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key)))
+            if kind.unique_names:
+                ops.append(rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=claim)))
+            return
+        stored = write.kind.message()
+        stored.CopyFrom(write.new)
+        stored.metadata.resource_version = ""
+        value = stored.SerializeToString()
+        if len(value) > MAX_OBJECT_BYTES:
+            raise InvalidError(
+                f"{kind.named(meta.name)} is invalid: the object is {len(value)} bytes, "
+                f"over the limit of {MAX_OBJECT_BYTES}"
+            )
+        lease = await self._event_lease() if write.expires else 0
+        ops.append(rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value, lease=lease)))
+
+    async def _explain_failure(self, writes: Sequence[Write]) -> None:
+        for write in writes:
+            obj = write.new if write.new is not None else write.old
+            meta = obj.metadata
+            kind = write.kind
+            if write.old is None:
+                if await self.get(kind, meta.namespace, meta.name) is not None:
+                    raise AlreadyExistsError(f"{kind.named(meta.name)} already exists")
+                if kind.unique_names:
+                    taken = await self.claimed_namespace(kind, meta.name)
+                    if taken is not None:
+                        raise AlreadyExistsError(
+                            f'{kind.named(meta.name)} is already used in namespace "{taken}"'
+                        )
+            else:
+                current = await self.get(kind, meta.namespace, meta.name)
+                if current is None:
+                    raise NotFoundError(f"{kind.named(meta.name)} not found")
+                if current.metadata.resource_version != write.old.metadata.resource_version:
+                    raise ConflictError(conflict_message(kind, meta.name))
+        raise ConflictError("the transaction's preconditions changed; please retry")
+
+    async def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
+        """Changes after revision `since`, in order, surviving etcd restarts
+        (resumes from the last revision seen, skipping what was delivered).
+        Raises GoneError when `since` has been compacted away."""
+        prefix = self._layout.list_prefix(kind, namespace)
+        last_revision = since
+        delivered: set[bytes] = set()  # keys already delivered at last_revision
+        delay = 0.05
+        while True:
+            try:
+                watch = await self._client.watch(
+                    prefix,
+                    range_end=prefix_end(prefix),
+                    start_revision=last_revision if delivered else last_revision + 1,
+                    prev_kv=True,
+                )
+            except aetcd.exceptions.RevisionCompactedError as exc:
+                raise GoneError(_gone_message(since, exc.compacted_revision)) from None
+            except (TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
+                log.info("event=watch_retry prefix=%s error=%r", prefix.decode(), exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            try:
+                async for raw in watch:
+                    delay = 0.05
+                    event = self._to_event(kind, raw)
+                    if event is None:
+                        continue
+                    if event.revision == last_revision and raw.kv.key in delivered:
+                        continue
+                    if event.revision != last_revision:
+                        last_revision = event.revision
+                        delivered = set()
+                    delivered.add(raw.kv.key)
+                    yield event
+            except aetcd.exceptions.RevisionCompactedError as exc:
+                raise GoneError(_gone_message(since, exc.compacted_revision)) from None
+            except (aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
+                log.info("event=watch_broken prefix=%s error=%r", prefix.decode(), exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            finally:
+                await _quietly_cancel(watch)
+
+    def _to_event(self, kind: Kind, raw: Any) -> StoreEvent | None:
+        revision = int(raw.kv.mod_revision)
+        if raw.kind == "DELETE":
+            if raw.prev_kv is None:
+                return None  # previous value compacted away; a relist will notice
+            obj = self._decode(kind, raw.prev_kv)
+            obj.metadata.resource_version = str(revision)
+            return StoreEvent("DELETED", obj, revision)
+        obj = self._decode(kind, raw.kv)
+        kind_of_change = "ADDED" if raw.kv.version == 1 else "MODIFIED"
+        return StoreEvent(kind_of_change, obj, revision)
+
+    async def compact(self, revision: int) -> None:
+        """Compact history up to `revision` (tests and maintenance)."""
+        await self._client.connect()
+        try:
+            await self._client.kvstub.Compact(
+                rpc.CompactionRequest(revision=revision, physical=True), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _store_error(exc) from None
+
+
+async def _quietly_cancel(watch: Any) -> None:
+    try:
+        await watch.cancel()
+    except Exception:  # the stream may already be gone; nothing is left to release
+        log.debug("event=watch_cancel_failed", exc_info=True)
+
+
+def conflict_message(kind: Kind, name: str) -> str:
+    return (
+        f"Operation cannot be fulfilled on {kind.named(name)}: the object has been "
+        "modified; please apply your changes to the latest version and try again"
+    )
+
+
+def _gone_message(since: int, compacted: int) -> str:
+    return f"too old resource version: {since} ({compacted})"
+
+
+def _store_error(exc: grpc.aio.AioRpcError) -> Exception:
+    code = exc.code()
+    if code == grpc.StatusCode.INVALID_ARGUMENT and "too large" in (exc.details() or ""):
+        return InvalidError(f"etcd refused the request: {exc.details()}")
+    if code == grpc.StatusCode.OUT_OF_RANGE:
+        return GoneError(exc.details() or "revision compacted")
+    return UnavailableError(f"etcd: {code.name}: {exc.details()}")

@@ -1,0 +1,212 @@
+"""The API server's write paths: read, apply the rules, admit, commit.
+
+Servicers call these; admission is a hook (`Admit`) so the store layer never
+imports the admission client. Unconditional writes retry on conflict;
+writes that carry a resourceVersion are a single compare-and-swap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rdd.errors import AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError
+from rdd.kinds import Kind
+from rdd.meta.conditions import now_rfc3339
+from rdd.meta.finalizers import remove_finalizer
+from rdd.meta.names import owned_finalizer
+from rdd.meta.owners import controller_ref, remove_owner_reference
+from rdd.store import rules
+from rdd.store.etcd import EtcdStore, StoreEvent, Write, conflict_message
+
+_UNCONDITIONAL_RETRIES = 16
+
+
+@dataclass(frozen=True)
+class Review:
+    """One write as admission sees it."""
+
+    operation: str  # CREATE, UPDATE or DELETE
+    kind: Kind
+    obj: Any | None
+    old: Any | None
+    dry_run: bool
+    subresource: str = ""
+
+
+#: Mutate then validate; returns the object to write, raises ForbiddenError.
+Admit = Callable[[Review], Awaitable[Any]]
+#: Objects created in the same transaction as a new parent (e.g. a LimaVM's template).
+Companions = Callable[[Any], Awaitable[list[tuple[Kind, Any]]]]
+
+
+async def _admit_nothing(review: Review) -> Any:
+    return review.obj
+
+
+class Registry:
+    """create / get / list / update / update_status / delete / watch for any kind."""
+
+    def __init__(self, store: EtcdStore, admit: Admit | None = None) -> None:
+        self.store = store
+        self._admit = admit or _admit_nothing
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Any:
+        obj = await self.store.get(kind, namespace, name)
+        if obj is None:
+            raise NotFoundError(f"{kind.named(name)} not found")
+        return obj
+
+    async def list(self, kind: Kind, namespace: str = "") -> tuple[list[Any], int]:
+        return await self.store.list(kind, namespace)
+
+    def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
+        return self.store.watch(kind, namespace, since)
+
+    async def create(
+        self,
+        kind: Kind,
+        obj: Any,
+        *,
+        dry_run: bool = False,
+        companions: Companions | None = None,
+    ) -> Any:
+        """Create `obj` (and its companions, atomically)."""
+        rules.validate_identity(kind, obj)
+        now = now_rfc3339()
+        new = rules.prepare_create(kind, obj, now=now)
+        new = await self._admit(Review("CREATE", kind, new, None, dry_run))
+        new = rules.prepare_create(kind, new, now=now)
+        writes = [Write(kind, None, new)]
+        for child_kind, child in await companions(new) if companions else []:
+            rules.validate_identity(child_kind, child)
+            child = rules.prepare_create(child_kind, child, now=now)
+            child = await self._admit(Review("CREATE", child_kind, child, None, dry_run))
+            writes.append(Write(child_kind, None, rules.prepare_create(child_kind, child, now=now)))
+        if dry_run:
+            await self._check_absent(writes)
+            return new
+        return (await self.store.commit(writes))[0]
+
+    async def _check_absent(self, writes: list[Write]) -> None:
+        for write in writes:
+            meta = write.new.metadata
+            if await self.store.get(write.kind, meta.namespace, meta.name) is not None:
+                raise AlreadyExistsError(f"{write.kind.named(meta.name)} already exists")
+            if write.kind.unique_names:
+                taken = await self.store.claimed_namespace(write.kind, meta.name)
+                if taken is not None:
+                    raise AlreadyExistsError(
+                        f'{write.kind.named(meta.name)} is already used in namespace "{taken}"'
+                    )
+
+    async def update(self, kind: Kind, obj: Any, *, dry_run: bool = False) -> Any:
+        """Spec and metadata from `obj`; status is kept."""
+        rules.validate_identity(kind, obj)
+
+        async def change(old: Any) -> Any:
+            merged = rules.merge_update(kind, old, obj)
+            admitted = await self._admit(Review("UPDATE", kind, merged, old, dry_run))
+            return rules.merge_update(kind, old, admitted)
+
+        return await self._read_modify_write(kind, obj.metadata, change, dry_run=dry_run)
+
+    async def update_status(self, kind: Kind, obj: Any, *, dry_run: bool = False) -> Any:
+        """Status from `obj`; everything else is kept."""
+
+        async def change(old: Any) -> Any:
+            merged = rules.merge_status(kind, old, obj)
+            review = Review("UPDATE", kind, merged, old, dry_run, subresource="status")
+            return rules.merge_status(kind, old, await self._admit(review))
+
+        return await self._read_modify_write(kind, obj.metadata, change, dry_run=dry_run)
+
+    async def release_ownership(
+        self, kind: Kind, namespace: str, name: str, *, owner_uid: str, dry_run: bool = False
+    ) -> Any:
+        """Drop the owned-by finalizer and the controller reference, for the
+        controller named by `owner_uid` only. Idempotent once released."""
+        meta = _Meta(name=name, namespace=namespace, resource_version="")
+
+        async def change(old: Any) -> Any:
+            ref = controller_ref(old)
+            if ref is None:
+                return old
+            if ref.uid != owner_uid:
+                raise ForbiddenError(
+                    f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '
+                    f"(uid {ref.uid}), not by uid {owner_uid}"
+                )
+            released = kind.message()
+            released.CopyFrom(old)
+            remove_finalizer(released, owned_finalizer(ref.kind))
+            remove_owner_reference(released, owner_uid)
+            review = Review("UPDATE", kind, released, old, dry_run, subresource="ownership")
+            return rules.merge_update(kind, old, await self._admit(review))
+
+        return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
+
+    async def delete(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+        uid: str = "",
+        resource_version: str = "",
+    ) -> Any:
+        """Remove now, or only mark deleting while finalizers remain."""
+        meta = _Meta(name=name, namespace=namespace, resource_version=resource_version)
+
+        async def change(old: Any) -> Any:
+            if uid and old.metadata.uid != uid:
+                raise ConflictError(
+                    f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                    f"{old.metadata.uid}"
+                )
+            await self._admit(Review("DELETE", kind, None, old, dry_run))
+            if not old.metadata.finalizers:
+                gone = kind.message()
+                gone.CopyFrom(old)
+                gone.metadata.deletion_timestamp = gone.metadata.deletion_timestamp or now_rfc3339()
+                return gone
+            return rules.mark_deleting(kind, old, now=now_rfc3339())
+
+        return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
+
+    async def _read_modify_write(
+        self,
+        kind: Kind,
+        meta: Any,
+        change: Callable[[Any], Awaitable[Any]],
+        *,
+        dry_run: bool,
+    ) -> Any:
+        wanted_version = meta.resource_version
+        for _ in range(_UNCONDITIONAL_RETRIES):
+            old = await self.get(kind, meta.namespace, meta.name)
+            if wanted_version and old.metadata.resource_version != wanted_version:
+                raise ConflictError(conflict_message(kind, meta.name))
+            new = await change(old)
+            if new == old or dry_run:
+                return new
+            target = None if rules.is_gone(new) else new
+            try:
+                written = (await self.store.commit([Write(kind, old, target)]))[0]
+            except ConflictError:
+                if wanted_version:
+                    raise
+                continue
+            return written if written is not None else new
+        raise ConflictError(conflict_message(kind, meta.name))
+
+
+@dataclass
+class _Meta:
+    """Which object a by-name write targets."""
+
+    name: str
+    namespace: str
+    resource_version: str
