@@ -69,6 +69,7 @@ def _channel_options() -> dict[str, Any]:
         "grpc.min_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1000,
         "grpc.max_receive_message_length": 64 * 1024 * 1024,
+        "grpc.enable_http_proxy": 0,
     }
 
 

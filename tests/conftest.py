@@ -1,0 +1,53 @@
+"""Shared fixtures: a real etcd per test session, and leak checks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from rdd.stack.etcd import EtcdProcess, start_etcd
+from rdd.store.etcd import EtcdStore
+from tests.helpers import unique_prefix
+
+
+@pytest.fixture(scope="session")
+def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdProcess]:
+    """A real etcd on a free loopback port, for the whole session."""
+    home = tmp_path_factory.mktemp("etcd")
+    process = start_etcd(home / "data", home / "etcd.log")
+    yield process
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        os.waitpid(process.pid, 0)
+    except ChildProcessError:
+        pass
+
+
+@pytest.fixture
+async def store(etcd: EtcdProcess) -> AsyncIterator[EtcdStore]:
+    """An EtcdStore under a key prefix no other test uses."""
+    store = await EtcdStore.connect(etcd.endpoint, prefix=unique_prefix())
+    yield store
+    await store.close()
+
+
+@pytest.fixture(autouse=True)
+async def no_leftover_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running behind it."""
+    before = set(asyncio.all_tasks())
+    yield
+    await asyncio.sleep(0)
+    left = [
+        t
+        for t in asyncio.all_tasks() - before - {asyncio.current_task()}
+        if not t.done() and "aetcd" not in repr(t)
+    ]
+    for task in left:
+        task.cancel()
+    assert not left, f"test left tasks running: {left}"
+
+

@@ -1,0 +1,178 @@
+"""Registry semantics against a real etcd: CAS, generation, finalizers,
+owner index, cross-namespace names, multi-object transactions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rdd.errors import AlreadyExistsError, ConflictError, InvalidError, NotFoundError
+from rdd.kinds import APP, CONFIGMAP, LIMAVM
+from rdd.meta.finalizers import add_finalizer, remove_finalizer
+from rdd.meta.owners import set_controller_reference
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Registry
+
+
+def configmap(name: str, namespace: str = "default", **data: str):
+    cm = CONFIGMAP.new()
+    cm.metadata.name = name
+    cm.metadata.namespace = namespace
+    cm.data.update(data)
+    return cm
+
+
+def limavm(name: str, namespace: str = "default"):
+    vm = LIMAVM.new()
+    vm.metadata.name = name
+    vm.metadata.namespace = namespace
+    vm.spec.template_ref.name = "rd"
+    return vm
+
+
+@pytest.fixture
+def registry(store: EtcdStore) -> Registry:
+    return Registry(store)
+
+
+async def test_create_get_update_bumps_generation_on_spec_change_only(registry: Registry):
+    created = await registry.create(LIMAVM, limavm("vm1"))
+    assert created.metadata.generation == 1
+    assert created.metadata.uid and created.metadata.creation_timestamp
+    assert int(created.metadata.resource_version) > 0
+
+    created.metadata.labels["a"] = "b"
+    relabelled = await registry.update(LIMAVM, created)
+    assert relabelled.metadata.generation == 1
+
+    relabelled.spec.running = True
+    respecced = await registry.update(LIMAVM, relabelled)
+    assert respecced.metadata.generation == 2
+
+    respecced.status.restart_count = 3
+    status_written = await registry.update_status(LIMAVM, respecced)
+    assert status_written.metadata.generation == 2
+    got = await registry.get(LIMAVM, "default", "vm1")
+    assert got.status.restart_count == 3 and got.spec.running
+
+    # Update ignores status; UpdateStatus ignores everything but status.
+    got.status.restart_count = 99
+    got.spec.running = False
+    after_update = await registry.update(LIMAVM, got)
+    assert after_update.status.restart_count == 3 and not after_update.spec.running
+
+
+async def test_stale_resource_version_is_a_conflict(registry: Registry):
+    first = await registry.create(CONFIGMAP, configmap("cm", x="1"))
+    await registry.update(CONFIGMAP, configmap("cm", x="2"))
+    first.data["x"] = "3"
+    with pytest.raises(ConflictError, match="the object has been modified"):
+        await registry.update(CONFIGMAP, first)
+    assert (await registry.get(CONFIGMAP, "default", "cm")).data["x"] == "2"
+
+
+async def test_twenty_concurrent_read_modify_write_loops_lose_nothing(registry: Registry):
+    await registry.create(CONFIGMAP, configmap("counter", n="0"))
+
+    async def increment() -> None:
+        while True:
+            current = await registry.get(CONFIGMAP, "default", "counter")
+            current.data["n"] = str(int(current.data["n"]) + 1)
+            try:
+                await registry.update(CONFIGMAP, current)
+                return
+            except ConflictError:
+                continue
+
+    await asyncio.gather(*(increment() for _ in range(20)))
+    assert (await registry.get(CONFIGMAP, "default", "counter")).data["n"] == "20"
+
+
+async def test_delete_with_finalizers_waits_for_the_last_one(registry: Registry):
+    cm = configmap("guarded")
+    add_finalizer(cm, "a/one")
+    add_finalizer(cm, "a/two")
+    created = await registry.create(CONFIGMAP, cm)
+
+    deleting = await registry.delete(CONFIGMAP, "default", "guarded")
+    assert deleting.metadata.deletion_timestamp
+    assert deleting.metadata.generation == created.metadata.generation + 1
+    stored = await registry.get(CONFIGMAP, "default", "guarded")
+    assert stored.metadata.deletion_timestamp
+
+    add_finalizer(stored, "a/three")
+    with pytest.raises(InvalidError, match="no new finalizers"):
+        await registry.update(CONFIGMAP, stored)
+
+    stored = await registry.get(CONFIGMAP, "default", "guarded")
+    remove_finalizer(stored, "a/one")
+    await registry.update(CONFIGMAP, stored)
+    assert await registry.store.get(CONFIGMAP, "default", "guarded") is not None
+    stored = await registry.get(CONFIGMAP, "default", "guarded")
+    remove_finalizer(stored, "a/two")
+    await registry.update(CONFIGMAP, stored)
+    with pytest.raises(NotFoundError, match='configmaps "guarded" not found'):
+        await registry.get(CONFIGMAP, "default", "guarded")
+
+
+async def test_changed_uid_is_invalid_and_nothing_is_written(registry: Registry):
+    created = await registry.create(CONFIGMAP, configmap("ident", x="1"))
+    created.metadata.uid = "someone-else"
+    created.data["x"] = "2"
+    with pytest.raises(InvalidError, match="immutable"):
+        await registry.update(CONFIGMAP, created)
+    assert (await registry.get(CONFIGMAP, "default", "ident")).data["x"] == "1"
+
+
+@pytest.mark.parametrize("name", ["Bad_Name", "-x", "a" * 254, ""])
+async def test_invalid_names_are_rejected(registry: Registry, name: str):
+    with pytest.raises(InvalidError, match="metadata.name"):
+        await registry.create(CONFIGMAP, configmap(name))
+    assert (await registry.list(CONFIGMAP))[0] == []
+
+
+async def test_owner_index_finds_children_without_scanning(registry: Registry):
+    app = APP.new()
+    app.metadata.name = "app"
+    owner = await registry.create(APP, app)
+    child = configmap("child")
+    set_controller_reference(child, owner)
+    await registry.create(CONFIGMAP, child)
+    refs = await registry.store.owned_by(owner.metadata.uid)
+    assert [(r.kind.kind, r.namespace, r.name) for r in refs] == [("ConfigMap", "default", "child")]
+    await registry.delete(CONFIGMAP, "default", "child")
+    assert await registry.store.owned_by(owner.metadata.uid) == []
+
+
+async def test_limavm_names_are_unique_across_namespaces_even_when_racing(registry: Registry):
+    results = await asyncio.gather(
+        registry.create(LIMAVM, limavm("same", "ns-a")),
+        registry.create(LIMAVM, limavm("same", "ns-b")),
+        return_exceptions=True,
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], AlreadyExistsError)
+    assert "is already used in namespace" in str(errors[0])
+    winner = next(r for r in results if not isinstance(r, Exception))
+    await registry.delete(LIMAVM, winner.metadata.namespace, "same")
+    await registry.create(LIMAVM, limavm("same", "ns-c"))
+
+
+async def test_companions_are_created_in_the_same_transaction(registry: Registry):
+    await registry.create(CONFIGMAP, configmap("vm2-template", x="old"))
+
+    async def template_for(vm):
+        cm = configmap("vm2-template", x="new")
+        set_controller_reference(cm, vm)
+        return [(CONFIGMAP, cm)]
+
+    with pytest.raises(AlreadyExistsError, match="vm2-template"):
+        await registry.create(LIMAVM, limavm("vm2"), companions=template_for)
+    assert await registry.store.get(LIMAVM, "default", "vm2") is None
+
+
+async def test_dry_run_writes_nothing(registry: Registry):
+    result = await registry.create(CONFIGMAP, configmap("dry"), dry_run=True)
+    assert result.metadata.name == "dry"
+    assert await registry.store.get(CONFIGMAP, "default", "dry") is None

@@ -1,0 +1,84 @@
+"""Store watches against a real etcd: order, no duplicates across an etcd
+restart, and a clear error for a compacted revision."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from rdd.errors import GoneError
+from rdd.kinds import CONFIGMAP
+from rdd.stack.etcd import start_etcd
+from rdd.store.etcd import EtcdStore, StoreEvent
+from rdd.store.registry import Registry
+from tests.helpers import eventually
+from tests.store.test_registry import configmap
+
+
+async def collect(registry: Registry, since: int, into: list[StoreEvent]) -> None:
+    async for event in registry.watch(CONFIGMAP, "default", since):
+        into.append(event)
+
+
+def stop(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+async def test_watch_survives_an_etcd_restart_in_order_without_duplicates(tmp_path: Path):
+    process = start_etcd(tmp_path / "data", tmp_path / "etcd.log")
+    port = int(process.endpoint.rpartition(":")[2])
+    store = await EtcdStore.connect(process.endpoint, timeout=2)
+    registry = Registry(store)
+    seen: list[StoreEvent] = []
+    try:
+        _, revision = await registry.list(CONFIGMAP, "default")
+        watcher = asyncio.create_task(collect(registry, revision, seen))
+        for i in range(3):
+            await registry.create(CONFIGMAP, configmap(f"before-{i}"))
+        await eventually(lambda: len(seen) == 3)
+
+        stop(process.pid)
+        process = start_etcd(tmp_path / "data", tmp_path / "etcd.log", client_port=port)
+        for i in range(3):
+            await registry.create(CONFIGMAP, configmap(f"after-{i}"))
+        await registry.delete(CONFIGMAP, "default", "before-0")
+        await eventually(lambda: len(seen) == 7, timeout=15)
+        await asyncio.sleep(0.2)
+
+        names = [(e.type, e.obj.metadata.name) for e in seen]
+        assert names == [
+            ("ADDED", "before-0"),
+            ("ADDED", "before-1"),
+            ("ADDED", "before-2"),
+            ("ADDED", "after-0"),
+            ("ADDED", "after-1"),
+            ("ADDED", "after-2"),
+            ("DELETED", "before-0"),
+        ]
+        revisions = [e.revision for e in seen]
+        assert revisions == sorted(revisions) and len(set(revisions)) == len(revisions)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    finally:
+        await store.close()
+        stop(process.pid)
+
+
+async def test_compacted_revision_is_a_clear_gone_error(store: EtcdStore):
+    registry = Registry(store)
+    _, old_revision = await registry.list(CONFIGMAP, "default")
+    await registry.create(CONFIGMAP, configmap("c1"))
+    await registry.update(CONFIGMAP, configmap("c1", x="1"))
+    current = await store.revision()
+    await store.compact(current)
+    with pytest.raises(GoneError, match="too old resource version"):
+        async for _ in registry.watch(CONFIGMAP, "default", old_revision):
+            pass
