@@ -1,0 +1,87 @@
+"""Typed async clients for our resource services, used by controllers in
+other services and by the CLI. Every unary call has a deadline; failures
+come back as domain errors (rdd.errors), never raw gRPC errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
+from rdd.api.core.v1 import core_pb2, core_pb2_grpc
+from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
+from rdd.api.meta.v1 import meta_pb2
+from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
+from rdd.status import error_from_rpc
+
+_STUBS: dict[str, tuple[Any, Any]] = {
+    APP.kind: (app_pb2_grpc.AppServiceStub, app_pb2.AppWriteRequest),
+    LIMAVM.kind: (limavm_pb2_grpc.LimaVMServiceStub, limavm_pb2.LimaVMWriteRequest),
+    CONFIGMAP.kind: (core_pb2_grpc.ConfigMapServiceStub, core_pb2.ConfigMapWriteRequest),
+    EVENT.kind: (core_pb2_grpc.EventServiceStub, None),
+}
+
+
+class ResourceClient:
+    """create/get/list/update/update_status/delete/watch/release_ownership of one kind."""
+
+    def __init__(self, kind: Kind, channel: grpc.aio.Channel, *, timeout: float = 10.0) -> None:
+        stub_type, write_request = _STUBS[kind.kind]
+        self.kind = kind
+        self._stub = stub_type(channel)
+        self._write_request = write_request
+        self._timeout = timeout
+
+    async def _call(self, method: str, request: Any) -> Any:
+        try:
+            return await getattr(self._stub, method)(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
+
+    async def create(self, obj: Any, *, dry_run: bool = False) -> Any:
+        return await self._call("Create", self._write_request(object=obj, dry_run=dry_run))
+
+    async def get(self, name: str, namespace: str = "") -> Any:
+        return await self._call("Get", meta_pb2.GetRequest(name=name, namespace=namespace))
+
+    async def list(self, namespace: str = "") -> Any:
+        return await self._call("List", meta_pb2.ListRequest(namespace=namespace))
+
+    async def update(self, obj: Any, *, dry_run: bool = False) -> Any:
+        return await self._call("Update", self._write_request(object=obj, dry_run=dry_run))
+
+    async def update_status(self, obj: Any, *, dry_run: bool = False) -> Any:
+        return await self._call("UpdateStatus", self._write_request(object=obj, dry_run=dry_run))
+
+    async def delete(
+        self, name: str, namespace: str = "", *, dry_run: bool = False, uid: str = ""
+    ) -> Any:
+        request = meta_pb2.DeleteRequest(name=name, namespace=namespace, dry_run=dry_run, uid=uid)
+        return await self._call("Delete", request)
+
+    async def release_ownership(
+        self, name: str, namespace: str, *, owner_uid: str, dry_run: bool = False
+    ) -> Any:
+        request = meta_pb2.ReleaseOwnershipRequest(
+            name=name, namespace=namespace, owner_uid=owner_uid, dry_run=dry_run
+        )
+        return await self._call("ReleaseOwnership", request)
+
+    async def watch(
+        self, namespace: str = "", *, resource_version: str = "", name: str = ""
+    ) -> AsyncIterator[Any]:
+        """Watch events (type, object) until the caller stops iterating."""
+        request = meta_pb2.WatchRequest(
+            namespace=namespace, resource_version=resource_version, name=name
+        )
+        call = self._stub.Watch(request)
+        try:
+            async for event in call:
+                yield event
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
+        finally:
+            call.cancel()
+

@@ -1,0 +1,66 @@
+"""Calls the admission service (mutate, then validate) for every accepted
+write; its Admit callable is what the registry runs before committing.
+
+If admission is unreachable the write fails with UnavailableError and
+nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
+from rdd.errors import ForbiddenError, UnavailableError
+from rdd.meta.serialization import from_json, to_json
+from rdd.status import error_from_rpc
+from rdd.store.registry import Review
+
+ADMISSION_DEADLINE_SECONDS = 10.0
+
+
+class AdmissionClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = admission_pb2_grpc.AdmissionServiceStub(channel)
+
+    async def admit(self, review: Review) -> Any:
+        request = _request(review)
+        mutated = await self._call("Mutate", request)
+        if mutated.patched_object:
+            request.object = mutated.patched_object
+        await self._call("Validate", request)
+        if review.obj is None or not mutated.patched_object:
+            return review.obj
+        return from_json(review.kind, mutated.patched_object)
+
+    async def _call(
+        self, method: str, request: admission_pb2.AdmissionRequest
+    ) -> admission_pb2.AdmissionResponse:
+        try:
+            response = await getattr(self._stub, method)(
+                request, timeout=ADMISSION_DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as exc:
+            error = error_from_rpc(exc, what="the admission service")
+            raise UnavailableError(
+                f"admission is unavailable, nothing was written: {error.message}"
+            ) from None
+        if not response.allowed:
+            raise ForbiddenError(
+                f'admission webhook "{response.webhook}" denied the request: {response.message}'
+            )
+        return response
+
+
+def _request(review: Review) -> admission_pb2.AdmissionRequest:
+    subject = review.obj if review.obj is not None else review.old
+    return admission_pb2.AdmissionRequest(
+        operation=review.operation,
+        kind=review.kind.kind,
+        namespace=subject.metadata.namespace,
+        name=subject.metadata.name,
+        object=to_json(review.obj) if review.obj is not None else "",
+        old_object=to_json(review.old) if review.old is not None else "",
+        dry_run=review.dry_run,
+        subresource=review.subresource,
+    )
