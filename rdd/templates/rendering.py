@@ -1,0 +1,59 @@
+"""lima.yaml for one VM: its template with the top-level `arch` set.
+
+The LimaVM controller writes the result to `$RDD_LIMA_HOME/<name>/lima.yaml`.
+The template's own text (comments, order, quoting) is kept and only the
+`arch` line changes or is added; where that cannot be done safely (flow
+style, anchors) the template is serialised afresh instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from rdd.templates.arches import ARCHES
+from rdd.templates.loading import load_template
+
+
+def render_for_arch(text: str, arch: str) -> str:
+    """`text` with top-level `arch: <arch>`. Pure.
+
+    Raises ValueError for an arch Lima does not know and TemplateSyntaxError
+    for text that is not a YAML mapping.
+    """
+    if arch not in ARCHES:
+        raise ValueError(f"arch must be one of {list(ARCHES)}; got {arch!r}")
+    data = load_template(text)
+    wanted = {**data, "arch": arch}
+    edited = _edit_arch_line(text, arch)
+    # The edit is only a nicety: keep it only when it means exactly `wanted`.
+    if edited is not None and _loads(edited) == wanted:
+        return edited
+    dumped: str = yaml.safe_dump(wanted, sort_keys=False, default_flow_style=False)
+    return dumped
+
+
+def _edit_arch_line(text: str, arch: str) -> str | None:
+    """Replace the value of a block mapping's `arch`, or add an `arch` line
+    before the first key; None when the mapping is not a plain block."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode) or root.flow_style or not root.value:
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "arch":
+            if not isinstance(value, yaml.ScalarNode):
+                return None
+            start, end = value.start_mark.index, value.end_mark.index
+            spacer = " " if start == end else ""  # `arch:` with no value
+            return f"{text[:start]}{spacer}{arch}{text[end:]}"
+    first = root.value[0][0].start_mark
+    line_start = first.index - first.column
+    return f"{text[:line_start]}{' ' * first.column}arch: {arch}\n{text[line_start:]}"
+
+
+def _loads(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
