@@ -84,4 +84,3 @@ class ResourceClient:
             raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
         finally:
             call.cancel()
-

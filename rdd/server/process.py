@@ -12,13 +12,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from rdd.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -160,3 +162,15 @@ def configure_logging(name: str) -> None:
         format=f"time=%(asctime)s level=%(levelname)s service={name} logger=%(name)s %(message)s",
     )
     logging.getLogger("aetcd").setLevel(logging.WARNING)
+
+
+def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a service's main; a dependency that is down at start-up is a
+    one-line error and exit status 1, not a traceback."""
+    try:
+        asyncio.run(main())
+    except ApiError as error:
+        log.error("event=fatal error=%s", error.message)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

@@ -1,0 +1,112 @@
+"""List + watch cache of one kind, straight from the store.
+
+After any watch error the cache is rebuilt from a fresh List (and handlers
+told about every difference), so it always converges to what etcd holds:
+controllers stay level-based and never depend on a single event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rdd.errors import ApiError, GoneError
+from rdd.kinds import Kind
+from rdd.store.etcd import EtcdStore
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (namespace, name)
+#: Called with (old, new): add (None, obj), update (obj, obj), delete (obj, None).
+Handler = Callable[[Any | None, Any | None], None]
+
+
+def key_of(obj: Any) -> Key:
+    return (obj.metadata.namespace, obj.metadata.name)
+
+
+class Informer:
+    def __init__(self, store: EtcdStore, kind: Kind, namespace: str = "") -> None:
+        self.kind = kind
+        self._store = store
+        self._namespace = namespace
+        self._cache: dict[Key, Any] = {}
+        self._handlers: list[Handler] = []
+        self._synced = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def add_handler(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def get(self, namespace: str, name: str) -> Any | None:
+        return self._cache.get((namespace, name))
+
+    def list(self) -> list[Any]:
+        return list(self._cache.values())
+
+    async def start(self) -> None:
+        """Return once the first List has filled the cache."""
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"informer-{self.kind.plural}"
+        )
+        synced = asyncio.ensure_future(self._synced.wait())
+        done, _ = await asyncio.wait({synced, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            synced.cancel()
+            self._task.result()  # raises why it ended
+
+    async def shutdown(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while True:
+            try:
+                revision = await self._relist()
+                self._synced.set()
+                delay = 0.05
+                async for event in self._store.watch(self.kind, self._namespace, revision):
+                    self._apply(event.type, event.obj)
+            except GoneError as exc:
+                log.info("event=informer_relist kind=%s reason=%s", self.kind.kind, exc.message)
+            except ApiError as exc:
+                log.warning("event=informer_error kind=%s error=%s", self.kind.kind, exc.message)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _relist(self) -> int:
+        items, revision = await self._store.list(self.kind, self._namespace)
+        fresh = {key_of(obj): obj for obj in items}
+        for key, old in list(self._cache.items()):
+            if key not in fresh:
+                del self._cache[key]
+                self._notify(old, None)
+        for key, obj in fresh.items():
+            old = self._cache.get(key)
+            if old is None or old.metadata.resource_version != obj.metadata.resource_version:
+                self._cache[key] = obj
+                self._notify(old, obj)
+        return revision
+
+    def _apply(self, event_type: str, obj: Any) -> None:
+        key = key_of(obj)
+        old = self._cache.get(key)
+        if event_type == "DELETED":
+            if old is not None:
+                del self._cache[key]
+            self._notify(old if old is not None else obj, None)
+            return
+        self._cache[key] = obj
+        self._notify(old, obj)
+
+    def _notify(self, old: Any | None, new: Any | None) -> None:
+        for handler in self._handlers:
+            try:
+                handler(old, new)
+            except Exception:
+                log.exception("event=handler_failed kind=%s", self.kind.kind)

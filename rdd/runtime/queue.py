@@ -1,0 +1,100 @@
+"""A work queue with client-go's guarantees.
+
+- adding a key that is already waiting is a no-op (duplicates collapse);
+- a key being processed is never handed to a second worker; re-added while
+  processing, it is queued again once `done` is called;
+- per-key exponential backoff for failures (`add_rate_limited`), reset by
+  `forget`; `add_after` for requeue-after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Hashable
+
+
+class ShutDownError(Exception):
+    """The queue was shut down; workers should exit."""
+
+
+class WorkQueue:
+    def __init__(self, *, base_delay: float = 0.005, max_delay: float = 5.0) -> None:
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._order: deque[Hashable] = deque()
+        self._dirty: set[Hashable] = set()
+        self._processing: set[Hashable] = set()
+        self._failures: dict[Hashable, int] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._ready = asyncio.Condition()
+        self._shutting_down = False
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def add(self, key: Hashable) -> None:
+        if self._shutting_down or key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key in self._processing:
+            return  # queued again by done()
+        self._order.append(key)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._ready:
+            self._ready.notify()
+
+    def add_after(self, key: Hashable, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self.add(key)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    def backoff(self, key: Hashable) -> float:
+        """The delay the next failure of `key` waits (pure w.r.t. the count)."""
+        failures = self._failures.get(key, 0)
+        return min(self._base_delay * (2**failures), self._max_delay)
+
+    def add_rate_limited(self, key: Hashable) -> float:
+        delay = self.backoff(key)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Hashable) -> None:
+        self._failures.pop(key, None)
+
+    async def get(self) -> Hashable:
+        async with self._ready:
+            while not self._order:
+                if self._shutting_down:
+                    raise ShutDownError
+                await self._ready.wait()
+            key = self._order.popleft()
+        self._dirty.discard(key)
+        self._processing.add(key)
+        return key
+
+    def done(self, key: Hashable) -> None:
+        self._processing.discard(key)
+        if key in self._dirty and not self._shutting_down:
+            self._order.append(key)
+            asyncio.get_running_loop().create_task(self._notify())
+
+    async def shut_down(self) -> None:
+        self._shutting_down = True
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        async with self._ready:
+            self._ready.notify_all()

@@ -1,0 +1,1 @@
+"""App service: serves the App API and runs the App controller."""

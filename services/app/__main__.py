@@ -1,0 +1,68 @@
+"""`python -m services.app`: the App service process."""
+
+from __future__ import annotations
+
+from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
+from rdd.clients import ResourceClient
+from rdd.config import Settings
+from rdd.kinds import APP, CONFIGMAP, LIMAVM
+from rdd.runtime.events import EventRecorder
+from rdd.runtime.informer import Informer
+from rdd.server.admission_client import AdmissionClient
+from rdd.server.process import (
+    ServiceProcess,
+    configure_logging,
+    insecure_channel,
+    parse_args,
+    run_main,
+)
+from rdd.server.resources import ResourceServicer
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Registry
+from rdd.templates.default import DEFAULT_TEMPLATE
+from services.app.controller import AppContext, AppController
+
+
+async def main() -> None:
+    args = parse_args("app")
+    settings = Settings.from_env()
+    store = await EtcdStore.connect(
+        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+    )
+    webhook = insecure_channel(settings.webhook_address)
+    limavm_channel = insecure_channel(settings.limavm_address)
+    registry = Registry(store, admit=AdmissionClient(webhook).admit)
+    controller = AppController(
+        AppContext(
+            registry=registry,
+            apps=Informer(store, APP),
+            limavms=Informer(store, LIMAVM),
+            configmaps=Informer(store, CONFIGMAP),
+            limavm_client=ResourceClient(LIMAVM, limavm_channel, timeout=settings.rpc_timeout),
+            configmap_client=ResourceClient(
+                CONFIGMAP, limavm_channel, timeout=settings.rpc_timeout
+            ),
+            recorder=EventRecorder(store, component="app-controller"),
+            default_template=DEFAULT_TEMPLATE,
+        )
+    )
+    apps = ResourceServicer(
+        APP, registry, list_message=app_pb2.AppList, watch_event_message=app_pb2.AppWatchEvent
+    )
+    process = ServiceProcess("app", listen=args.listen, address_file=args.address_file)
+    process.add_service(
+        lambda s: app_pb2_grpc.add_AppServiceServicer_to_server(apps, s),
+        app_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
+    )
+    process.add_component(controller)
+    try:
+        await process.run()
+    finally:
+        await limavm_channel.close()
+        await webhook.close()
+        await store.close()
+
+
+if __name__ == "__main__":
+    configure_logging("app")
+    run_main(main)

@@ -1,0 +1,237 @@
+"""The App controller: turns the one App into its input ConfigMap `rd` and
+LimaVM `rd`, keeps spec.running propagated and conditions mirrored, and on
+deletion releases and deletes everything it owns, waits by watch until the
+LimaVM is gone, then drops its own finalizer.
+
+Writes to LimaVMs and ConfigMaps go through the LimaVM service's RPCs;
+reads come from informers on etcd."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rdd.api.meta.v1 import meta_pb2
+from rdd.clients import ResourceClient
+from rdd.errors import AlreadyExistsError, NotFoundError
+from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
+from rdd.meta import conditions
+from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
+from rdd.meta.names import (
+    CLEANUP_FINALIZER,
+    DEFAULT_NAMESPACE,
+    TEMPLATE_KEY,
+    owned_finalizer,
+    template_configmap_name,
+)
+from rdd.meta.owners import controller_ref, is_controlled_by, set_controller_reference
+from rdd.runtime.controller import DONE, Controller, Outcome
+from rdd.runtime.events import EventRecorder
+from rdd.runtime.informer import Informer, Key
+from rdd.store.registry import Registry
+from services.app.decisions import SETTLED, mirrored_conditions, settled_condition
+
+log = logging.getLogger(__name__)
+
+#: The names the App gives what it creates (the original's).
+CHILD_NAME = "rd"
+
+
+@dataclass
+class AppContext:
+    registry: Registry
+    apps: Informer
+    limavms: Informer
+    configmaps: Informer
+    limavm_client: ResourceClient
+    configmap_client: ResourceClient
+    recorder: EventRecorder
+    default_template: str
+
+
+def app_namespace(app: Any) -> str:
+    return app.spec.namespace or DEFAULT_NAMESPACE
+
+
+class AppController:
+    def __init__(self, context: AppContext) -> None:
+        self.ctx = context
+        self.controller = Controller("app", self.reconcile, workers=2)
+        context.apps.add_handler(self._on_app)
+        context.limavms.add_handler(self._on_child)
+        context.configmaps.add_handler(self._on_child)
+
+    def _on_app(self, old: Any | None, new: Any | None) -> None:
+        obj = new if new is not None else old
+        self.controller.enqueue(("", obj.metadata.name))
+
+    def _on_child(self, old: Any | None, new: Any | None) -> None:
+        """A LimaVM or ConfigMap change in an App's namespace enqueues that App
+        (ownership may already be released, so match by namespace)."""
+        obj = new if new is not None else old
+        for app in self.ctx.apps.list():
+            if app_namespace(app) == obj.metadata.namespace:
+                self.controller.enqueue(("", app.metadata.name))
+
+    async def start(self) -> None:
+        for informer in (self.ctx.apps, self.ctx.limavms, self.ctx.configmaps):
+            await informer.start()
+        self.controller.start()
+        for app in self.ctx.apps.list():
+            self.controller.enqueue(("", app.metadata.name))
+
+    async def shutdown(self) -> None:
+        await self.controller.shutdown()
+        for informer in (self.ctx.configmaps, self.ctx.limavms, self.ctx.apps):
+            await informer.shutdown()
+
+    async def reconcile(self, key: Key) -> Outcome:  # type: ignore[override]
+        app = self.ctx.apps.get(*key)
+        if app is None:
+            return DONE
+        if is_deleting(app):
+            return await self._finalize(app)
+        if not has_finalizer(app, CLEANUP_FINALIZER):
+            updated = _copy(APP, app)
+            add_finalizer(updated, CLEANUP_FINALIZER)
+            await self.ctx.registry.update(APP, updated)
+            return DONE
+        namespace = app_namespace(app)
+        vm = self.ctx.limavms.get(namespace, CHILD_NAME)
+        if vm is None:
+            vm = await self._create_children(app, namespace)
+        elif is_controlled_by(vm, app.metadata.uid) and not is_deleting(vm):
+            await self._converge(app, vm, namespace)
+        await self._report(app, vm, namespace)
+        return DONE
+
+    async def _create_children(self, app: Any, namespace: str) -> Any | None:
+        """Input ConfigMap `rd` (the template), then LimaVM `rd` from it."""
+        if self.ctx.configmaps.get(namespace, CHILD_NAME) is None:
+            source = CONFIGMAP.new()
+            source.metadata.name = CHILD_NAME
+            source.metadata.namespace = namespace
+            source.data[TEMPLATE_KEY] = self.ctx.default_template
+            _own(source, app)
+            with contextlib.suppress(AlreadyExistsError):
+                await self.ctx.configmap_client.create(source)
+        vm = LIMAVM.new()
+        vm.metadata.name = CHILD_NAME
+        vm.metadata.namespace = namespace
+        vm.spec.template_ref.name = CHILD_NAME
+        vm.spec.template_ref.namespace = namespace
+        vm.spec.running = app.spec.running
+        _own(vm, app)
+        try:
+            created = await self.ctx.limavm_client.create(vm)
+        except AlreadyExistsError:
+            return None  # the watch brings it
+        log.info("event=limavm_created app=%s namespace=%s", app.metadata.name, namespace)
+        return created
+
+    async def _converge(self, app: Any, vm: Any, namespace: str) -> None:
+        if vm.spec.running != app.spec.running:
+            updated = _copy(LIMAVM, vm)
+            updated.spec.running = app.spec.running
+            await self.ctx.limavm_client.update(updated)
+        source = self.ctx.configmaps.get(namespace, CHILD_NAME)
+        if vm.status.template_config_map and source is not None:
+            # The LimaVM has its own copy now: the input is no longer needed.
+            await self._release_and_delete(self.ctx.configmap_client, source, app)
+
+    async def _release_and_delete(self, client: ResourceClient, child: Any, app: Any) -> None:
+        """Lesson 1: strip our owned-by finalizer first, then delete."""
+        meta = child.metadata
+        if not is_controlled_by(child, app.metadata.uid) and controller_ref(child) is not None:
+            return
+        with contextlib.suppress(NotFoundError):
+            await client.release_ownership(meta.name, meta.namespace, owner_uid=app.metadata.uid)
+            await client.delete(meta.name, meta.namespace, uid=meta.uid)
+
+    async def _report(self, app: Any, vm: Any | None, namespace: str) -> None:
+        template = None
+        if vm is not None:
+            template = self.ctx.configmaps.get(namespace, template_configmap_name(vm.metadata.name))
+        generation = app.metadata.generation
+        status_, reason, message = settled_condition(app, vm, template)
+        wanted = [
+            *mirrored_conditions(vm, generation=generation),
+            meta_pb2.Condition(
+                type=SETTLED,
+                status=status_,
+                reason=reason,
+                message=message,
+                observed_generation=generation,
+            ),
+        ]
+        updated = _copy(APP, app)
+        now = conditions.now_rfc3339()
+        for condition in wanted:
+            conditions.set_condition(updated.status.conditions, condition, now=now)
+        for stale in {c.type for c in updated.status.conditions} - {c.type for c in wanted}:
+            conditions.remove_condition(updated.status.conditions, stale)
+        if updated.status == app.status:
+            return
+        await self.ctx.registry.update_status(APP, updated)
+        for changed in conditions.condition_changes(
+            app.status.conditions, updated.status.conditions
+        ):
+            event_type = "Warning" if changed.reason.endswith("Failed") else "Normal"
+            await self.ctx.recorder.record(updated, event_type, changed.reason, changed.message)
+
+    async def _finalize(self, app: Any) -> Outcome:
+        """Release and delete what the App owns; once the LimaVM is gone
+        (a watch event brings us back), drop the cleanup finalizer."""
+        if not has_finalizer(app, CLEANUP_FINALIZER):
+            return DONE
+        uid = app.metadata.uid
+        clients = {LIMAVM.kind: self.ctx.limavm_client, CONFIGMAP.kind: self.ctx.configmap_client}
+        for ref in await self.ctx.registry.store.owned_by(uid):
+            client = clients.get(ref.kind.kind)
+            if client is None:
+                continue
+            with contextlib.suppress(NotFoundError):
+                await client.release_ownership(ref.name, ref.namespace, owner_uid=uid)
+                await client.delete(ref.name, ref.namespace)
+        namespace = app_namespace(app)
+        for informer in (self.ctx.limavms, self.ctx.configmaps):
+            child = informer.get(namespace, CHILD_NAME)
+            if child is not None and _was_ours(child, uid):
+                if not is_deleting(child):
+                    with contextlib.suppress(NotFoundError):
+                        await _client_for(informer.kind, clients).delete(CHILD_NAME, namespace)
+                log.info(
+                    "event=waiting_for_child app=%s child=%s/%s",
+                    app.metadata.name,
+                    informer.kind.kind,
+                    CHILD_NAME,
+                )
+                return DONE
+        updated = _copy(APP, app)
+        remove_finalizer(updated, CLEANUP_FINALIZER)
+        await self.ctx.registry.update(APP, updated)
+        log.info("event=finalized app=%s", app.metadata.name)
+        return DONE
+
+
+def _own(child: Any, app: Any) -> None:
+    set_controller_reference(child, app)
+    add_finalizer(child, owned_finalizer(APP.kind))
+
+
+def _was_ours(child: Any, uid: str) -> bool:
+    """Ours, or released by us (no controller left) and not yet gone."""
+    ref = controller_ref(child)
+    return ref is None or ref.uid == uid
+
+
+def _client_for(kind: Kind, clients: dict[str, ResourceClient]) -> ResourceClient:
+    return clients[kind.kind]
+
+
+def _copy(kind: Kind, obj: Any) -> Any:
+    copied = kind.message()
+    copied.CopyFrom(obj)
+    return copied

@@ -1,0 +1,109 @@
+"""`python -m services.limavm`: the LimaVM service process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from rdd.api.core.v1 import core_pb2, core_pb2_grpc
+from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
+from rdd.config import Settings
+from rdd.drivers import host_arch, make_driver, select_driver
+from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
+from rdd.runtime.events import EventRecorder
+from rdd.runtime.informer import Informer
+from rdd.server.admission_client import AdmissionClient
+from rdd.server.process import (
+    ServiceProcess,
+    configure_logging,
+    insecure_channel,
+    parse_args,
+    run_main,
+)
+from rdd.server.resources import ResourceServicer
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Registry
+from services.limavm.controller import LimaVMContext, LimaVMController
+from services.limavm.templating import companions_from
+
+log = logging.getLogger("services.limavm")
+
+
+def _service_name(module: Any, service: str) -> str:
+    return str(module.DESCRIPTOR.services_by_name[service].full_name)
+
+
+async def main() -> None:
+    args = parse_args("limavm")
+    settings = Settings.from_env()
+    settings.lima_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = await EtcdStore.connect(
+        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+    )
+    webhook = insecure_channel(settings.webhook_address)
+    registry = Registry(store, admit=AdmissionClient(webhook).admit)
+
+    driver_name, reason = select_driver(os.environ)
+    log.info("event=driver_selected driver=%s reason=%r", driver_name, reason)
+    controller: LimaVMController | None = None
+
+    def notify(name: str) -> None:
+        if controller is not None:
+            controller.notify(name)
+
+    context = LimaVMContext(
+        registry=registry,
+        vms=Informer(store, LIMAVM),
+        configmaps=Informer(store, CONFIGMAP),
+        driver=make_driver(driver_name, settings.lima_home, notify),
+        recorder=EventRecorder(store, component="limavm-controller"),
+        lima_home=settings.lima_home,
+        host_arch=host_arch(os.environ),
+        stop_timeout=float(os.environ.get("RDD_STOP_TIMEOUT_SECONDS", "30")),
+    )
+    controller = LimaVMController(context)
+
+    process = ServiceProcess("limavm", listen=args.listen, address_file=args.address_file)
+    limavms = ResourceServicer(
+        LIMAVM,
+        registry,
+        list_message=limavm_pb2.LimaVMList,
+        watch_event_message=limavm_pb2.LimaVMWatchEvent,
+        companions=companions_from(store),
+    )
+    configmaps = ResourceServicer(
+        CONFIGMAP,
+        registry,
+        list_message=core_pb2.ConfigMapList,
+        watch_event_message=core_pb2.ConfigMapWatchEvent,
+    )
+    events = ResourceServicer(
+        EVENT,
+        registry,
+        list_message=core_pb2.EventList,
+        watch_event_message=core_pb2.EventWatchEvent,
+    )
+    process.add_service(
+        lambda s: limavm_pb2_grpc.add_LimaVMServiceServicer_to_server(limavms, s),
+        _service_name(limavm_pb2, "LimaVMService"),
+    )
+    process.add_service(
+        lambda s: core_pb2_grpc.add_ConfigMapServiceServicer_to_server(configmaps, s),
+        _service_name(core_pb2, "ConfigMapService"),
+    )
+    process.add_service(
+        lambda s: core_pb2_grpc.add_EventServiceServicer_to_server(events, s),
+        _service_name(core_pb2, "EventService"),
+    )
+    process.add_component(controller)
+    try:
+        await process.run()
+    finally:
+        await webhook.close()
+        await store.close()
+
+
+if __name__ == "__main__":
+    configure_logging("limavm")
+    run_main(main)

@@ -1,0 +1,1 @@
+"""Admission service: mutating + validating review of every write."""

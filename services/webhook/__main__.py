@@ -1,0 +1,35 @@
+"""`python -m services.webhook`: the admission service process."""
+
+from __future__ import annotations
+
+import os
+
+from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
+from rdd.config import Settings
+from rdd.drivers import host_arch
+from rdd.server.process import ServiceProcess, configure_logging, parse_args, run_main
+from rdd.store.etcd import EtcdStore
+from services.webhook.servicer import AdmissionServicer, StoreLookup
+
+
+async def main() -> None:
+    args = parse_args("webhook")
+    settings = Settings.from_env()
+    store = await EtcdStore.connect(
+        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+    )
+    servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ)))
+    process = ServiceProcess("webhook", listen=args.listen, address_file=args.address_file)
+    process.add_service(
+        lambda server: admission_pb2_grpc.add_AdmissionServiceServicer_to_server(servicer, server),
+        admission_pb2.DESCRIPTOR.services_by_name["AdmissionService"].full_name,
+    )
+    try:
+        await process.run()
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    configure_logging("webhook")
+    run_main(main)

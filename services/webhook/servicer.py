@@ -1,0 +1,110 @@
+"""AdmissionService servicer: JSON objects in, rdd.admission rules, a
+verdict out. Thin: conversion and error mapping only."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from rdd import admission
+from rdd.api.admission.v1 import admission_pb2
+from rdd.errors import ApiError, ForbiddenError, InvalidError
+from rdd.kinds import ALL_KINDS, Kind
+from rdd.meta.serialization import from_json, to_json
+from rdd.status import code_for
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Review
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoreLookup:
+    """What admission may read: backed by etcd reads (the webhook never writes)."""
+
+    store: EtcdStore
+    host_arch: str
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Any | None:
+        return await self.store.get(kind, namespace, name)
+
+    async def claimed_namespace(self, kind: Kind, name: str) -> str | None:
+        return await self.store.claimed_namespace(kind, name)
+
+
+def _kind_named(name: str) -> Kind:
+    for kind in ALL_KINDS:
+        if kind.kind == name:
+            return kind
+    raise InvalidError(f'admission: unknown kind "{name}"')
+
+
+def _review(request: admission_pb2.AdmissionRequest) -> Review:
+    kind = _kind_named(request.kind)
+    if request.operation not in ("CREATE", "UPDATE", "DELETE"):
+        raise InvalidError(f'admission: unknown operation "{request.operation}"')
+    return Review(
+        operation=request.operation,
+        kind=kind,
+        obj=from_json(kind, request.object) if request.object else None,
+        old=from_json(kind, request.old_object) if request.old_object else None,
+        dry_run=request.dry_run,
+        subresource=request.subresource,
+    )
+
+
+class AdmissionServicer:
+    def __init__(self, lookup: StoreLookup) -> None:
+        self._lookup = lookup
+
+    async def Mutate(
+        self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
+    ) -> admission_pb2.AdmissionResponse:
+        try:
+            review = _review(request)
+            webhook = admission.webhook_name(review.kind, "mutate")
+            mutated = await admission.mutate(review, self._lookup)
+        except ForbiddenError as denied:
+            return admission_pb2.AdmissionResponse(
+                allowed=False,
+                webhook=admission.webhook_name(_kind_named(request.kind), "mutate"),
+                message=denied.message,
+            )
+        except ApiError as error:
+            await context.abort(code_for(error), error.message)
+            raise
+        patched = ""
+        if mutated is not None and review.obj is not None and mutated != review.obj:
+            patched = to_json(mutated)
+        return admission_pb2.AdmissionResponse(
+            allowed=True, webhook=webhook, patched_object=patched
+        )
+
+    async def Validate(
+        self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
+    ) -> admission_pb2.AdmissionResponse:
+        try:
+            review = _review(request)
+            webhook = admission.webhook_name(review.kind, "validate")
+            await admission.validate(review, self._lookup)
+        except ForbiddenError as denied:
+            log.info(
+                "event=denied kind=%s name=%s/%s operation=%s message=%r",
+                request.kind,
+                request.namespace,
+                request.name,
+                request.operation,
+                denied.message,
+            )
+            return admission_pb2.AdmissionResponse(
+                allowed=False,
+                webhook=admission.webhook_name(_kind_named(request.kind), "validate"),
+                message=denied.message,
+            )
+        except ApiError as error:
+            await context.abort(code_for(error), error.message)
+            raise
+        return admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
