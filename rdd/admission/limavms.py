@@ -1,0 +1,116 @@
+"""Admission rules for the LimaVM: created with the cleanup finalizer and a
+templateRef that names an existing template ConfigMap with an image for the
+VM's arch; the templateRef never changes; names are unique across namespaces
+and usable as Lima instance names; owned ones are deleted only by their owner.
+
+Called by the dispatcher in `rdd.admission.webhooks`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rdd.admission.configmaps import template_entry_problems
+from rdd.admission.lookup import Lookup
+from rdd.admission.ownership import owned_delete_problems
+from rdd.admission.reviews import written
+from rdd.api.lima.v1alpha1 import limavm_pb2
+from rdd.kinds import CONFIGMAP, LIMAVM
+from rdd.meta.finalizers import add_finalizer
+from rdd.meta.names import CLEANUP_FINALIZER
+from rdd.store.registry import Review
+
+#: Lima's instance name rule (the name is also the instance directory).
+_INSTANCE_NAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+_INSTANCE_NAME_MAX = 76
+
+
+def defaulted_limavm(review: Review) -> Any:
+    """The LimaVM to write: templateRef.namespace filled in, the cleanup
+    finalizer added on CREATE. Returns a copy; status and ownership writes
+    pass unchanged. Pure.
+
+    An UPDATE that leaves templateRef.namespace empty keeps the stored value
+    (proto3 cannot tell omitted from empty).
+    """
+    if review.obj is None or review.subresource:
+        return review.obj
+    vm = limavm_pb2.LimaVM()
+    vm.CopyFrom(review.obj)
+    ref = vm.spec.template_ref
+    if not ref.namespace:
+        stored = review.old.spec.template_ref.namespace if review.old is not None else ""
+        ref.namespace = stored or vm.metadata.namespace
+    if review.operation == "CREATE":
+        add_finalizer(vm, CLEANUP_FINALIZER)
+    return vm
+
+
+async def limavm_problems(review: Review, lookup: Lookup) -> list[str]:
+    """Why this LimaVM write is refused, or nothing. Reads the name claim and
+    the template ConfigMap through `lookup` on CREATE only: afterwards the
+    VM has its own copy (`<name>-template`) and the input may be gone."""
+    if review.operation == "DELETE":
+        return owned_delete_problems(review.old)
+    if review.subresource:
+        return []
+    found = spec_problems(review)
+    if review.operation != "CREATE" or found:
+        return found
+    vm = written(review)
+    name, namespace = vm.metadata.name, vm.metadata.namespace
+    taken = await lookup.claimed_namespace(LIMAVM, name)
+    if taken is not None and taken != namespace:
+        return [
+            f'{LIMAVM.named(name)} is already used in namespace "{taken}": '
+            "LimaVM names must be unique across namespaces"
+        ]
+    ref = vm.spec.template_ref
+    configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
+    return template_ref_problems(ref, configmap, vm_arch=vm.status.arch or lookup.host_arch)
+
+
+def spec_problems(review: Review) -> list[str]:
+    """Problems visible in the written object and the stored one alone. Pure."""
+    vm, old = written(review), review.old
+    found: list[str] = []
+    if review.operation == "CREATE":
+        found += instance_name_problems(vm.metadata.name)
+    if not vm.spec.template_ref.name:
+        found.append("spec.templateRef.name: Required value")
+    if old is not None and old.spec.template_ref != vm.spec.template_ref:
+        found.append(
+            f"spec.templateRef is immutable: was {_show_ref(old.spec.template_ref)}, "
+            f"got {_show_ref(vm.spec.template_ref)}"
+        )
+    return found
+
+
+def instance_name_problems(name: str) -> list[str]:
+    """Why `name` cannot name a Lima instance, or nothing. Pure."""
+    if (
+        len(name) <= _INSTANCE_NAME_MAX
+        and _INSTANCE_NAME.fullmatch(name)
+        and not name.endswith((".yaml", ".yml"))
+    ):
+        return []
+    return [
+        f'metadata.name: "{name}" cannot name a Lima instance: letters and digits joined '
+        f'by single ".", "_" or "-", at most {_INSTANCE_NAME_MAX} characters, '
+        "not ending in .yaml or .yml"
+    ]
+
+
+def template_ref_problems(ref: Any, configmap: Any | None, *, vm_arch: str) -> list[str]:
+    """Why the ConfigMap a new LimaVM names cannot build it (`configmap` is
+    what the lookup found, None when absent). Pure."""
+    what = f'ConfigMap "{ref.name}" in namespace "{ref.namespace}"'
+    if configmap is None:
+        return [f"spec.templateRef: {what} not found"]
+    problems = template_entry_problems(configmap, what=what, vm_arch=vm_arch)
+    return [f"spec.templateRef: {problem}" for problem in problems]
+
+
+def _show_ref(ref: Any) -> str:
+    return f'"{ref.namespace}/{ref.name}"'

@@ -1,0 +1,28 @@
+"""What admission may read besides the review itself.
+
+The admission service backs this with etcd reads; tests back it with a dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from rdd.kinds import Kind
+
+
+class Lookup(Protocol):
+    """Read-only access to stored objects and facts about the host."""
+
+    @property
+    def host_arch(self) -> str:
+        """`x86_64` or `aarch64`: the arch a new VM is built for."""
+        ...
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Any | None:
+        """The stored object, or None when there is none."""
+        ...
+
+    async def claimed_namespace(self, kind: Kind, name: str) -> str | None:
+        """The namespace holding `name` for a kind whose names are unique
+        across namespaces (LimaVM), or None when the name is free."""
+        ...
