@@ -44,10 +44,8 @@ async def no_leftover_tasks() -> AsyncIterator[None]:
     left = [
         t
         for t in asyncio.all_tasks() - before - {asyncio.current_task()}
-        if not t.done() and "aetcd" not in repr(t)
+        if not t.done() and not any(lib in repr(t) for lib in ("aetcd", "grpc"))
     ]
     for task in left:
         task.cancel()
     assert not left, f"test left tasks running: {left}"
-
-

@@ -1,0 +1,81 @@
+"""Informer against a real etcd: follows changes, and after a watch error
+(compaction) its cache equals a fresh List."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from rdd.errors import GoneError
+from rdd.kinds import CONFIGMAP
+from rdd.runtime.informer import Informer
+from rdd.store.etcd import EtcdStore, StoreEvent
+from rdd.store.registry import Registry
+from tests.helpers import eventually
+from tests.store.test_registry import configmap
+
+
+class CompactingStore:
+    """The real store, whose first watch is cut by a compaction: changes
+    made meanwhile are only visible to a relist."""
+
+    def __init__(self, store: EtcdStore, registry: Registry) -> None:
+        self._store = store
+        self._registry = registry
+        self.watches = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def watch(self, kind, namespace, since) -> AsyncIterator[StoreEvent]:
+        self.watches += 1
+        if self.watches == 1:
+            await self._registry.create(CONFIGMAP, configmap("missed", x="1"))
+            await self._registry.delete(CONFIGMAP, "default", "doomed")
+            await self._store.compact(await self._store.revision())
+            raise GoneError(f"too old resource version: {since}")
+        async for event in self._store.watch(kind, namespace, since):
+            yield event
+
+
+async def test_informer_follows_changes(store: EtcdStore):
+    registry = Registry(store)
+    informer = Informer(store, CONFIGMAP)
+    seen: list[tuple[Any, Any]] = []
+    informer.add_handler(lambda old, new: seen.append((old, new)))
+    await informer.start()
+    try:
+        await registry.create(CONFIGMAP, configmap("a", x="1"))
+        await eventually(lambda: informer.get("default", "a") is not None)
+        await registry.update(CONFIGMAP, configmap("a", x="2"))
+        await eventually(lambda: informer.get("default", "a").data["x"] == "2")
+        await registry.delete(CONFIGMAP, "default", "a")
+        await eventually(lambda: informer.get("default", "a") is None)
+        assert [(o is None, n is None) for o, n in seen] == [
+            (True, False),
+            (False, False),
+            (False, True),
+        ]
+    finally:
+        await informer.shutdown()
+
+
+async def test_informer_relists_after_compaction_and_matches_a_fresh_list(store: EtcdStore):
+    registry = Registry(store)
+    await registry.create(CONFIGMAP, configmap("doomed"))
+    await registry.create(CONFIGMAP, configmap("kept"))
+    flaky = CompactingStore(store, registry)
+    informer = Informer(flaky, CONFIGMAP)  # type: ignore[arg-type]
+    deleted: list[str] = []
+    informer.add_handler(lambda old, new: new is None and deleted.append(old.metadata.name))
+    await informer.start()
+    try:
+        await eventually(lambda: flaky.watches >= 2)
+        await eventually(lambda: informer.get("default", "missed") is not None)
+        items, _ = await store.list(CONFIGMAP)
+        assert {(o.metadata.name, o.metadata.resource_version) for o in items} == {
+            (o.metadata.name, o.metadata.resource_version) for o in informer.list()
+        }
+        assert deleted == ["doomed"]
+    finally:
+        await informer.shutdown()
