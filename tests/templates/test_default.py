@@ -16,9 +16,9 @@ def test_default_template_has_its_own_image_for_each_host_arch(arch: str) -> Non
     assert validate_template(DEFAULT_TEMPLATE, vm_arch=arch) == []
     (location,) = images_for_arch(DEFAULT_TEMPLATE, arch)
     assert location.startswith(
-        "https://github.com/rancher-sandbox/alpine-lima/releases/download/v0.2.43.rd1/"
+        "https://github.com/rancher-sandbox/rancher-desktop-opensuse/releases/download/"
     )
-    assert location.endswith(f"alpine-lima-rd-3.20.3-{arch}.iso")
+    assert location.endswith({"x86_64": ".amd64.raw.xz", "aarch64": ".arm64.raw.xz"}[arch])
 
 
 def test_default_template_does_not_pin_an_arch() -> None:
