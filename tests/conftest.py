@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -21,10 +22,8 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdProcess]:
     process = start_etcd(home / "data", home / "etcd.log")
     yield process
     os.kill(process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(process.pid, 0)
-    except ChildProcessError:
-        pass
 
 
 @pytest.fixture

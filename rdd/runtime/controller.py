@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 from rdd.runtime.queue import ShutDownError, WorkQueue
 
@@ -47,7 +48,7 @@ class PermanentError(Exception):
     """Retrying cannot help until the object changes."""
 
 
-Reconcile = Callable[[Hashable], Awaitable[Outcome]]
+Reconcile = Callable[[Any], Awaitable[Outcome]]
 
 
 class Controller:

@@ -19,8 +19,14 @@ from rdd.store.etcd import EtcdStore
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, name)
+Objects = list[Any]
 #: Called with (old, new): add (None, obj), update (obj, obj), delete (obj, None).
 Handler = Callable[[Any | None, Any | None], None]
+
+
+def subject(old: Any | None, new: Any | None) -> Any:
+    """The object a handler call is about (the old one for a delete)."""
+    return new if new is not None else old
 
 
 def key_of(obj: Any) -> Key:
@@ -43,7 +49,7 @@ class Informer:
     def get(self, namespace: str, name: str) -> Any | None:
         return self._cache.get((namespace, name))
 
-    def list(self) -> list[Any]:
+    def list(self) -> Objects:
         return list(self._cache.values())
 
     async def start(self) -> None:

@@ -54,6 +54,7 @@ class AdmissionClient:
 
 def _request(review: Review) -> admission_pb2.AdmissionRequest:
     subject = review.obj if review.obj is not None else review.old
+    assert subject is not None, "a review is about an object"
     return admission_pb2.AdmissionRequest(
         operation=review.operation,
         kind=review.kind.kind,

@@ -80,7 +80,7 @@ class ServiceProcess:
         server = grpc.aio.server(options=SERVER_OPTIONS)
         for registrar in self._registrars:
             registrar(server)
-        health_servicer = health.aio.HealthServicer()
+        health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
             [
@@ -139,7 +139,7 @@ class ServiceProcess:
                 self._address_file.unlink()
 
 
-async def _set_all(servicer: health.aio.HealthServicer, names: Sequence[str], status: int) -> None:
+async def _set_all(servicer: Any, names: Sequence[str], status: int) -> None:
     await servicer.set("", status)
     for name in names:
         await servicer.set(name, status)

@@ -32,6 +32,10 @@ from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
 
 log = logging.getLogger(__name__)
 
+#: Names for builtins the classes below shadow with their own `list` method.
+Objects = list[Any]
+Ops = list[Any]
+
 #: etcd refuses requests over 1.5 MiB; objects stay well below.
 MAX_OBJECT_BYTES = 1024 * 1024
 EVENT_LEASE_SECONDS = 3600
@@ -138,7 +142,7 @@ class EtcdStore:
         response = await self._call("Range", rpc.RangeRequest(key=key))
         return self._decode(kind, response.kvs[0]) if response.kvs else None
 
-    async def list(self, kind: Kind, namespace: str = "") -> tuple[list[Any], int]:
+    async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
         """Every object of the kind (in one namespace when given) and the
         revision the list was read at: a watch resumes from it."""
         prefix = self._layout.list_prefix(kind, namespace)
@@ -148,7 +152,7 @@ class EtcdStore:
         items = [self._decode(kind, kv) for kv in response.kvs]
         return items, int(response.header.revision)
 
-    async def owned_by(self, owner_uid: str) -> list[ObjectRef]:
+    async def owned_by(self, owner_uid: str) -> Sequence[ObjectRef]:
         """Everything whose ownerReferences name this uid, from the owner index."""
         prefix = self._layout.owner_index_prefix(owner_uid)
         response = await self._call(
@@ -177,21 +181,21 @@ class EtcdStore:
             self._lease = (int(granted.ID), now)
         return self._lease[0]
 
-    async def commit(self, writes: Sequence[Write]) -> list[Any | None]:
+    async def commit(self, writes: Sequence[Write]) -> Sequence[Any | None]:
         """Apply all writes in one etcd transaction, or none of them.
 
         Returns the new objects with their resourceVersion (None for removals).
         Raises AlreadyExistsError / ConflictError when a compare fails.
         """
-        compares: list[Any] = []
-        ops: list[Any] = []
+        compares: Ops = []
+        ops: Ops = []
         for write in writes:
             await self._plan(write, compares, ops)
         response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=ops))
         if not response.succeeded:
             await self._explain_failure(writes)
         revision = str(response.header.revision)
-        results: list[Any | None] = []
+        results: Objects = []
         for write in writes:
             if write.new is None:
                 results.append(None)
@@ -202,7 +206,7 @@ class EtcdStore:
             results.append(written)
         return results
 
-    async def _plan(self, write: Write, compares: list[Any], ops: list[Any]) -> None:
+    async def _plan(self, write: Write, compares: Ops, ops: Ops) -> None:
         layout = self._layout
         kind = write.kind
         obj = write.new if write.new is not None else write.old
@@ -267,6 +271,7 @@ class EtcdStore:
     async def _explain_failure(self, writes: Sequence[Write]) -> None:
         for write in writes:
             obj = write.new if write.new is not None else write.old
+            assert obj is not None, "a write needs an old or a new object"
             meta = obj.metadata
             kind = write.kind
             if write.old is None:

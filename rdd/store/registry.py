@@ -7,7 +7,7 @@ writes that carry a resourceVersion are a single compare-and-swap.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from rdd.store import rules
 from rdd.store.etcd import EtcdStore, StoreEvent, Write, conflict_message
 
 _UNCONDITIONAL_RETRIES = 16
+Objects = list[Any]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Registry:
             raise NotFoundError(f"{kind.named(name)} not found")
         return obj
 
-    async def list(self, kind: Kind, namespace: str = "") -> tuple[list[Any], int]:
+    async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
         return await self.store.list(kind, namespace)
 
     def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
@@ -89,8 +90,9 @@ class Registry:
             return new
         return (await self.store.commit(writes))[0]
 
-    async def _check_absent(self, writes: list[Write]) -> None:
+    async def _check_absent(self, writes: Sequence[Write]) -> None:
         for write in writes:
+            assert write.new is not None
             meta = write.new.metadata
             if await self.store.get(write.kind, meta.namespace, meta.name) is not None:
                 raise AlreadyExistsError(f"{write.kind.named(meta.name)} already exists")

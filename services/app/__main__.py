@@ -58,8 +58,8 @@ async def main() -> None:
     try:
         await process.run()
     finally:
-        await limavm_channel.close()
-        await webhook.close()
+        await limavm_channel.close(None)
+        await webhook.close(None)
         await store.close()
 
 

@@ -29,7 +29,7 @@ from rdd.meta.names import (
 from rdd.meta.owners import controller_ref, is_controlled_by, set_controller_reference
 from rdd.runtime.controller import DONE, Controller, Outcome
 from rdd.runtime.events import EventRecorder
-from rdd.runtime.informer import Informer, Key
+from rdd.runtime.informer import Informer, Key, subject
 from rdd.store.registry import Registry
 from services.app.decisions import SETTLED, mirrored_conditions, settled_condition
 
@@ -64,13 +64,13 @@ class AppController:
         context.configmaps.add_handler(self._on_child)
 
     def _on_app(self, old: Any | None, new: Any | None) -> None:
-        obj = new if new is not None else old
+        obj = subject(old, new)
         self.controller.enqueue(("", obj.metadata.name))
 
     def _on_child(self, old: Any | None, new: Any | None) -> None:
         """A LimaVM or ConfigMap change in an App's namespace enqueues that App
         (ownership may already be released, so match by namespace)."""
-        obj = new if new is not None else old
+        obj = subject(old, new)
         for app in self.ctx.apps.list():
             if app_namespace(app) == obj.metadata.namespace:
                 self.controller.enqueue(("", app.metadata.name))
@@ -87,7 +87,7 @@ class AppController:
         for informer in (self.ctx.configmaps, self.ctx.limavms, self.ctx.apps):
             await informer.shutdown()
 
-    async def reconcile(self, key: Key) -> Outcome:  # type: ignore[override]
+    async def reconcile(self, key: Key) -> Outcome:
         app = self.ctx.apps.get(*key)
         if app is None:
             return DONE

@@ -100,7 +100,7 @@ async def main() -> None:
     try:
         await process.run()
     finally:
-        await webhook.close()
+        await webhook.close(None)
         await store.close()
 
 

@@ -30,7 +30,7 @@ from rdd.meta.names import (
 from rdd.meta.owners import controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome, RequeueAfter
 from rdd.runtime.events import EventRecorder
-from rdd.runtime.informer import Informer, Key
+from rdd.runtime.informer import Informer, Key, subject
 from rdd.store.registry import Registry
 from rdd.templates.rendering import render_for_arch
 from services.limavm.decisions import (
@@ -107,12 +107,12 @@ class LimaVMController:
     # Watches -> keys ---------------------------------------------------------
 
     def _on_vm(self, old: Any | None, new: Any | None) -> None:
-        obj = new if new is not None else old
+        obj = subject(old, new)
         self.controller.enqueue((obj.metadata.namespace, obj.metadata.name))
 
     def _on_configmap(self, old: Any | None, new: Any | None) -> None:
         """A template ConfigMap change enqueues the LimaVM that controls it."""
-        obj = new if new is not None else old
+        obj = subject(old, new)
         ref = controller_ref(obj)
         if ref is not None and ref.kind == LIMAVM.kind:
             self.controller.enqueue((obj.metadata.namespace, ref.name))
@@ -157,7 +157,7 @@ class LimaVMController:
 
     # Reconcile -----------------------------------------------------------------
 
-    async def reconcile(self, key: Key) -> Outcome:  # type: ignore[override]
+    async def reconcile(self, key: Key) -> Outcome:
         namespace, name = key
         vm = self.ctx.vms.get(namespace, name)
         if vm is None:

@@ -127,7 +127,7 @@ async def test_changed_uid_is_invalid_and_nothing_is_written(registry: Registry)
 
 @pytest.mark.parametrize("name", ["Bad_Name", "-x", "a" * 254, ""])
 async def test_invalid_names_are_rejected(registry: Registry, name: str):
-    with pytest.raises(InvalidError, match="metadata.name"):
+    with pytest.raises(InvalidError, match=r"metadata\.name"):
         await registry.create(CONFIGMAP, configmap(name))
     assert (await registry.list(CONFIGMAP))[0] == []
 
