@@ -1,0 +1,76 @@
+"""Deletion always completes and leaves nothing behind (lessons 1, 7, 9, 10)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from rdd.errors import NotFoundError
+from tests.contract.conftest import assert_clean
+from tests.contract.stack import Api, Stack, new_app
+from tests.contract.test_lifecycle import settled
+from tests.helpers import eventually
+
+
+async def gone(api: Api) -> bool:
+    try:
+        await api.apps.get("app")
+    except NotFoundError:
+        return not (await api.limavms.list()).items and not (await api.configmaps.list()).items
+    return False
+
+
+@pytest.mark.parametrize("running", [True, False], ids=["vm-running", "vm-stopped"])
+async def test_deleting_the_app_always_completes(api: Api, stack: Stack, running: bool):
+    await api.apps.create(new_app(running=running))
+    await settled(api)
+    await api.apps.delete("app")
+    await eventually(lambda: gone(api), timeout=10, message="App deletion did not complete")
+    assert stack.instance_dirs() == []
+
+
+async def test_delete_immediately_after_create_leaves_nothing(api: Api, stack: Stack):
+    for _ in range(5):
+        await api.apps.create(new_app(running=True))
+        await api.apps.delete("app")
+        await eventually(lambda: gone(api), timeout=10, message="delete right after create stuck")
+        await eventually(lambda: stack.instance_dirs() == [] and stack.vm_processes() == [])
+
+
+async def test_delete_during_preparation_removes_the_partial_instance(
+    make_stack: Callable[..., Stack],
+):
+    stack = make_stack(RDD_SIM_PREPARE_SECONDS="5")
+    api = Api.connect(stack)
+    try:
+        await api.apps.create(new_app(running=True))
+        sentinel = stack.lima_home / "rd" / ".preparing"
+        await eventually(sentinel.exists, message="preparation never started")
+        await api.apps.delete("app")
+        await eventually(lambda: gone(api), timeout=10)
+        assert stack.instance_dirs() == []
+    finally:
+        await assert_clean(api, stack)
+        await api.close()
+
+
+async def test_deleting_a_limavm_while_its_service_is_down_completes_later(
+    make_stack: Callable[..., Stack],
+):
+    stack = make_stack()
+    api = Api.connect(stack)
+    try:
+        await api.apps.create(new_app(running=True))
+        await settled(api)
+        stack.kill("limavm")
+        await api.apps.delete("app")  # the App service retries while limavm is down
+        await asyncio.sleep(0.5)
+        stack.start()
+        await api.close()
+        api = Api.connect(stack)
+        await eventually(lambda: gone(api), timeout=20)
+    finally:
+        await assert_clean(api, stack)
+        await api.close()

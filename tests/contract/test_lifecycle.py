@@ -1,0 +1,152 @@
+"""The App -> LimaVM lifecycle end to end on a real stack (the original's
+BATS suite): create, finalizers, ownership, template copy, input ConfigMap
+removal, mirrored conditions, start, stop, guards, delete cascade, recreate."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from rdd.errors import ForbiddenError, NotFoundError
+from rdd.meta.names import CLEANUP_FINALIZER, TEMPLATE_LABEL
+from tests.contract.stack import Api, Stack, condition, has_condition, new_app
+from tests.helpers import eventually
+
+OWNED_BY_APP = "rdd.rancherdesktop.io/owned-by-App"
+OWNED_BY_LIMAVM = "rdd.rancherdesktop.io/owned-by-LimaVM"
+
+
+async def settled(api: Api, generation: int | None = None):
+    async def probe():
+        app = await api.apps.get("app")
+        cond = condition(app, "Settled")
+        wanted = generation or app.metadata.generation
+        return (
+            app if cond and cond.status == "True" and cond.observed_generation >= wanted else None
+        )
+
+    return await eventually(probe, timeout=20, message="App not Settled")
+
+
+async def test_create_builds_limavm_and_template_with_owners_and_finalizers(api: Api, stack: Stack):
+    app = await api.apps.create(new_app(running=False))
+    assert CLEANUP_FINALIZER in app.metadata.finalizers
+    assert app.spec.namespace == "default"
+    app = await settled(api)
+
+    vm = await api.limavms.get("rd", "default")
+    assert list(vm.metadata.finalizers) == [OWNED_BY_APP, CLEANUP_FINALIZER] or set(
+        vm.metadata.finalizers
+    ) == {OWNED_BY_APP, CLEANUP_FINALIZER}
+    (owner,) = vm.metadata.owner_references
+    assert (owner.kind, owner.name, owner.uid, owner.controller) == (
+        "App",
+        "app",
+        app.metadata.uid,
+        True,
+    )
+    assert vm.spec.template_ref.name == "rd" and not vm.spec.running
+    assert vm.status.template_config_map == "rd-template"
+    assert vm.status.arch in ("x86_64", "aarch64")
+
+    template = await api.configmaps.get("rd-template", "default")
+    assert template.metadata.labels[TEMPLATE_LABEL] == "true"
+    assert list(template.metadata.finalizers) == [OWNED_BY_LIMAVM]
+    (cm_owner,) = template.metadata.owner_references
+    assert (cm_owner.kind, cm_owner.uid, cm_owner.controller) == ("LimaVM", vm.metadata.uid, True)
+    assert "images:" in template.data["template"]
+    assert vm.status.observed_template_resource_version == template.metadata.resource_version
+
+    # The input ConfigMap is removed once the LimaVM has its own copy.
+    async def input_gone():
+        try:
+            await api.configmaps.get("rd", "default")
+        except NotFoundError:
+            return True
+        return False
+
+    await eventually(input_gone)
+
+    # Created and Running mirrored with the LimaVM's lastTransitionTime and
+    # the App's own generation.
+    app = await api.apps.get("app")
+    vm = await api.limavms.get("rd", "default")
+    for type_ in ("Created", "Running"):
+        mirrored, source = condition(app, type_), condition(vm, type_)
+        assert mirrored is not None and source is not None
+        assert (mirrored.status, mirrored.reason, mirrored.message) == (
+            source.status,
+            source.reason,
+            source.message,
+        )
+        assert mirrored.last_transition_time == source.last_transition_time
+        assert mirrored.observed_generation == app.metadata.generation
+    assert has_condition(app, "Created", "True", "Created")
+    assert has_condition(app, "Running", "False", "Stopped")
+    assert (stack.lima_home / "rd" / "lima.yaml").exists()
+    assert not (stack.lima_home / "rd" / ".preparing").exists()
+
+
+async def test_start_and_stop_follow_spec_running(api: Api, stack: Stack):
+    await api.apps.create(new_app(running=True))
+    app = await settled(api)
+    assert has_condition(app, "Running", "True", "Started")
+    vm = await api.limavms.get("rd", "default")
+    assert vm.spec.running and vm.status.restart_count == 1
+    pid = int((stack.lima_home / "rd" / "ha.pid").read_text())
+    os.kill(pid, 0)
+    assert stack.vm_processes() == [pid]
+
+    app.spec.running = False
+    app = await api.apps.update(app)
+    app = await settled(api, app.metadata.generation)
+    assert has_condition(app, "Running", "False", "Stopped")
+    assert all(c.observed_generation == app.metadata.generation for c in app.status.conditions)
+    await eventually(lambda: stack.vm_processes() == [])
+
+    events = (await api.events.list("default")).items
+    reasons = {(e.involved_object.kind, e.reason) for e in events}
+    assert {("LimaVM", "Started"), ("LimaVM", "Stopped"), ("App", "Settled")} <= reasons
+
+
+async def test_owned_objects_cannot_be_deleted_directly(api: Api):
+    await api.apps.create(new_app())
+    await settled(api)
+    with pytest.raises(
+        ForbiddenError, match='cannot delete "rd": owned by App; delete the App resource instead'
+    ):
+        await api.limavms.delete("rd", "default")
+    with pytest.raises(ForbiddenError, match='cannot delete "rd-template": owned by LimaVM'):
+        await api.configmaps.delete("rd-template", "default")
+    vm = await api.limavms.get("rd", "default")
+    assert not vm.metadata.deletion_timestamp
+
+
+async def test_delete_cascades_and_recreate_works(api: Api, stack: Stack):
+    for running in (True, False):
+        await api.apps.create(new_app(running=running))
+        await settled(api)
+        await api.apps.delete("app")
+
+        async def all_gone():
+            return not (
+                (await api.apps.list()).items
+                or (await api.limavms.list()).items
+                or (await api.configmaps.list()).items
+            )
+
+        await eventually(all_gone, timeout=10)
+        assert stack.instance_dirs() == []
+        await eventually(lambda: stack.vm_processes() == [])
+
+
+async def test_app_in_another_namespace(api: Api):
+    await api.apps.create(new_app(namespace="work"))
+    await settled(api)
+    vm = await api.limavms.get("rd", "work")
+    assert vm.metadata.namespace == "work"
+    app = await api.apps.get("app")
+    app.spec.namespace = "other"
+    with pytest.raises(ForbiddenError, match="spec.namespace is immutable"):
+        await api.apps.update(app)
