@@ -3,6 +3,7 @@ clients, and a check that every test leaves nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -41,10 +42,8 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
 
 async def assert_clean(api: Api, stack: Stack) -> None:
     """Delete the App if a test left one, then insist nothing is left behind."""
-    try:
+    with contextlib.suppress(NotFoundError):
         await api.apps.delete("app")
-    except NotFoundError:
-        pass
 
     async def nothing_left() -> bool:
         apps = (await api.apps.list()).items
