@@ -1,0 +1,96 @@
+"""The VM driver contract the LimaVM controller calls, and what drivers share.
+
+The controller is level-based: it asks `status()` and decides. A driver never
+blocks the event loop for long, and calls `notify(name)` (on the loop) when an
+instance changed without being asked: host agent exited, VM became Running,
+preparation finished.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+ABSENT = "Absent"
+PREPARING = "Preparing"
+PARTIAL = "Partial"
+STOPPED = "Stopped"
+STARTING = "Starting"
+RUNNING = "Running"
+BROKEN = "Broken"
+
+STATES = (ABSENT, PREPARING, PARTIAL, STOPPED, STARTING, RUNNING, BROKEN)
+
+#: Marks an instance directory whose preparation has not finished.
+SENTINEL = ".preparing"
+LIMA_YAML = "lima.yaml"
+HA_PID = "ha.pid"
+HA_SOCK = "ha.sock"
+HA_STDOUT = "ha.stdout.log"
+HA_STDERR = "ha.stderr.log"
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """What a driver observed about one instance."""
+
+    #: One of STATES.
+    state: str
+    #: Host agent pid while it is alive.
+    pid: int | None = None
+    #: Detail for people (a backend error, why an instance is Partial, ...).
+    message: str = ""
+
+
+class DriverError(Exception):
+    """A driver operation failed; `message` says why, for people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Driver(Protocol):
+    """A VM backend. Every method is safe to call again (idempotent)."""
+
+    name: str
+
+    async def prepare(self, name: str, template_yaml: str, arch: str) -> None: ...
+
+    async def start(self, name: str) -> None: ...
+
+    async def stop(self, name: str, *, timeout: float) -> None: ...
+
+    async def delete(self, name: str) -> None: ...
+
+    async def status(self, name: str) -> InstanceStatus: ...
+
+    async def shutdown(self) -> None: ...
+
+
+def instance_dir(lima_home: Path, name: str) -> Path:
+    return lima_home / name
+
+
+def is_partial(inst_dir: Path) -> str:
+    """Why an existing instance directory is unfinished, or "" when it is not.
+
+    Reads the file system only (no process state)."""
+    if (inst_dir / SENTINEL).exists():
+        return "preparation was interrupted (.preparing sentinel left behind)"
+    if not (inst_dir / LIMA_YAML).exists():
+        return "instance directory has no lima.yaml"
+    return ""
+
+
+def remove_tree(path: Path) -> None:
+    """rm -rf that tolerates a missing path (run it in a thread: it can be big)."""
+    shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        # A second try surfaces the real error (permission, busy mount, ...).
+        shutil.rmtree(path)

@@ -1,0 +1,502 @@
+"""The `lima` VM driver: real Lima instances through `limactl`.
+
+Called by the LimaVM controller. Every limactl call is an asyncio subprocess
+with LIMA_HOME=<lima_home>, so nothing blocks the event loop. `limactl start`
+blocks until the VM runs, so it runs as a background task; the host agent's
+pid is then watched through a pidfd, and a Running VM found at startup is
+adopted, never started twice. `shutdown()` leaves real VMs running.
+
+The `.preparing` sentinel and limactl: `limactl create` refuses an instance
+directory that already exists, so the driver cannot create the directory and
+its sentinel first. Instead it writes `<lima_home>/.<name>.preparing` (Lima
+ignores dot entries in LIMA_HOME) before running `limactl create`, mirrors it
+as `<lima_home>/<name>/.preparing` the moment limactl creates the directory
+(inotify), and removes the inner sentinel, then the outer one, once create
+succeeded. Either marker left behind by a crash makes the instance Partial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rdd.drivers import events, watching
+from rdd.drivers.base import (
+    ABSENT,
+    BROKEN,
+    HA_PID,
+    HA_STDERR,
+    PARTIAL,
+    PREPARING,
+    RUNNING,
+    SENTINEL,
+    STARTING,
+    STOPPED,
+    DriverError,
+    InstanceStatus,
+    Notify,
+    instance_dir,
+    is_partial,
+    remove_tree,
+)
+from rdd.drivers.preparing import Preparations
+
+log = logging.getLogger(__name__)
+
+#: Budget for quick limactl calls (list, delete, stop -f).
+CALL_TIMEOUT_SECONDS = 60.0
+#: Budget for `limactl create` (it downloads the image).
+CREATE_TIMEOUT_SECONDS = 30 * 60.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one limactl call returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error(self) -> str:
+        return events.limactl_error(self.stderr)
+
+
+def outer_marker(lima_home: Path, name: str) -> Path:
+    """The preparation marker beside the instance directory (see the module docstring)."""
+    return lima_home / f".{name}{SENTINEL}"
+
+
+def parse_list_output(stdout: str, name: str) -> dict[str, Any] | None:
+    """The `limactl list --json` object for `name` (one JSON object per line)."""
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    return None
+
+
+def is_unmatched(result: Result) -> bool:
+    """Whether `limactl list NAME` failed only because NAME does not exist (v1 and v2 wording)."""
+    return "No instance matching" in result.stderr or "unmatched instances" in result.error
+
+
+def listed_pid(listing: Mapping[str, Any], key: str) -> int | None:
+    value = listing.get(key)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def decide_lima_state(
+    listing: Mapping[str, Any], *, starting: bool, phase: str, start_error: str
+) -> InstanceStatus:
+    """Our state from Lima's listing. Pure.
+
+    `starting`: our `limactl start` is still running. `phase`: the boot phase in
+    ha.stdout.log. Lima reports Running as soon as the host agent answers, so a
+    boot whose "running" event has not come yet is still Starting."""
+    status = listing.get("status", "")
+    pid = listed_pid(listing, "hostAgentPID")
+    errors = [str(err) for err in listing.get("errors") or []]
+    message = "; ".join(errors)
+    if status == "Running":
+        if starting or phase == events.BOOTING:
+            return InstanceStatus(STARTING, pid=pid)
+        return InstanceStatus(RUNNING, pid=pid, message=message)
+    if starting:
+        # Before the host agent answers, Lima says Stopped or Broken.
+        return InstanceStatus(STARTING, pid=pid)
+    if status == "Stopped":
+        return InstanceStatus(STOPPED, message=start_error)
+    detail = message or f"limactl reports status {status!r}"
+    return InstanceStatus(BROKEN, pid=pid, message=detail)
+
+
+@dataclass
+class _Observed:
+    state: InstanceStatus
+    lima_status: str = ""
+    ha_pid: int | None = None
+    driver_pid: int | None = None
+
+
+@dataclass
+class _Start:
+    """A `limactl start` running in the background."""
+
+    proc: asyncio.subprocess.Process
+    task: asyncio.Task[None] | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class _Watch:
+    pids: tuple[int, ...]
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LimaDriver:
+    name = "lima"
+
+    def __init__(
+        self,
+        lima_home: Path,
+        notify: Notify,
+        *,
+        limactl: str = "limactl",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._home = lima_home
+        self._notify = notify
+        self._limactl = limactl
+        self._env = dict(os.environ if env is None else env)
+        self._env["LIMA_HOME"] = str(lima_home)
+        self._preparations = Preparations(notify)
+        self._starts: dict[str, _Start] = {}
+        self._start_errors: dict[str, str] = {}
+        self._watches: dict[str, _Watch] = {}
+
+    def _dir(self, name: str) -> Path:
+        return instance_dir(self._home, name)
+
+    # -- limactl -------------------------------------------------------------
+
+    async def _spawn(
+        self, args: Sequence[str], *, stdin: bool = False, detach: bool = False
+    ) -> asyncio.subprocess.Process:
+        try:
+            return await asyncio.create_subprocess_exec(
+                self._limactl,
+                *args,
+                stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._env,
+                start_new_session=detach,
+            )
+        except OSError as err:
+            raise DriverError(f"cannot run {self._limactl}: {err}") from err
+
+    async def _run(
+        self, args: Sequence[str], *, timeout: float = CALL_TIMEOUT_SECONDS, stdin: str = ""
+    ) -> Result:
+        """Run one limactl call to completion; a call that outlives `timeout` is killed."""
+        proc = await self._spawn(args, stdin=bool(stdin))
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin.encode() or None), timeout)
+        except BaseException:
+            await _kill(proc)
+            raise
+        result = Result(
+            proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        )
+        log.debug("event=limactl args=%s code=%s", " ".join(args), result.code)
+        return result
+
+    # -- status --------------------------------------------------------------
+
+    async def status(self, name: str) -> InstanceStatus:
+        return (await self._observe(name)).state
+
+    async def _observe(self, name: str) -> _Observed:
+        if self._preparations.is_running(name):
+            return _Observed(InstanceStatus(PREPARING))
+        inst = self._dir(name)
+        if outer_marker(self._home, name).exists():
+            return _Observed(InstanceStatus(PARTIAL, message="preparation was interrupted"))
+        if not inst.exists():
+            return _Observed(InstanceStatus(ABSENT, message=self._preparations.last_error(name)))
+        reason = is_partial(inst)
+        if reason:
+            return _Observed(InstanceStatus(PARTIAL, message=reason))
+        result = await self._run(["list", "--json", "--tty=false", name])
+        if result.code != 0:
+            if is_unmatched(result):
+                return _Observed(InstanceStatus(ABSENT))
+            raise DriverError(f"limactl list {name} failed: {result.error}")
+        listing = parse_list_output(result.stdout, name)
+        if listing is None:
+            return _Observed(InstanceStatus(ABSENT))
+        state = decide_lima_state(
+            listing,
+            starting=name in self._starts,
+            phase=watching.read_boot_phase(inst),
+            start_error=self._start_errors.get(name, ""),
+        )
+        observed = _Observed(
+            state,
+            lima_status=str(listing.get("status", "")),
+            ha_pid=listed_pid(listing, "hostAgentPID"),
+            driver_pid=listed_pid(listing, "driverPID"),
+        )
+        self._ensure_watched(name, observed)
+        return observed
+
+    # -- watching ------------------------------------------------------------
+
+    def _ensure_watched(self, name: str, observed: _Observed) -> None:
+        """Watch the live processes of a VM not started here (adoption) or just started."""
+        pids = tuple(pid for pid in (observed.ha_pid, observed.driver_pid) if pid)
+        if not pids or name in self._starts:
+            return
+        current = self._watches.get(name)
+        if current is not None and current.pids == pids and not current.done.is_set():
+            return
+        if current is not None and current.task is not None:
+            current.task.cancel()
+        log.info("event=vm_watched name=%s pids=%s", name, ",".join(map(str, pids)))
+        watch = _Watch(pids=pids)
+        watch.task = asyncio.create_task(self._supervise(name, watch), name=f"lima-watch-{name}")
+        self._watches[name] = watch
+
+    async def _supervise(self, name: str, watch: _Watch) -> None:
+        """Notify when a booting VM becomes Running and when one of its processes exits."""
+        exits = [asyncio.create_task(watching.wait_pid_exit(pid)) for pid in watch.pids]
+        boot: asyncio.Task[str] | None = None
+        if watching.read_boot_phase(self._dir(name)) == events.BOOTING:
+            boot = asyncio.create_task(watching.wait_for_boot(self._dir(name)))
+        waiting: set[asyncio.Task[Any]] = {*exits, *([boot] if boot else [])}
+        try:
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if boot is not None and boot in done:
+                log.info("event=vm_running name=%s", name)
+                self._notify(name)
+                await asyncio.wait(exits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waiting:
+                task.cancel()
+            watch.done.set()
+        log.info("event=vm_exited name=%s pids=%s", name, ",".join(map(str, watch.pids)))
+        self._notify(name)
+
+    def _unwatch(self, name: str) -> None:
+        watch = self._watches.pop(name, None)
+        if watch is not None and watch.task is not None:
+            watch.task.cancel()
+
+    # -- prepare -------------------------------------------------------------
+
+    async def prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        await self._preparations.run(name, lambda: self._prepare(name, template_yaml, arch))
+
+    async def _prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        inst, marker = self._dir(name), outer_marker(self._home, name)
+        if marker.exists() or (inst.exists() and is_partial(inst)):
+            log.info("event=partial_instance_removed name=%s", name)
+            await self._remove_instance(name)
+        elif inst.exists():
+            return
+        log.info("event=prepare_started name=%s arch=%s", name, arch)
+        self._home.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{os.getpid()}\n")
+        try:
+            result = await self._create(name, template_yaml, arch)
+            if result.code != 0:
+                raise DriverError(result.error)
+            with contextlib.suppress(FileNotFoundError):
+                (inst / SENTINEL).unlink()
+            marker.unlink()
+        except BaseException:
+            await asyncio.shield(self._remove_instance(name))
+            raise
+        log.info("event=prepare_finished name=%s", name)
+
+    async def _create(self, name: str, template_yaml: str, arch: str) -> Result:
+        """`limactl create` from stdin, mirroring the sentinel into the new directory."""
+        inst = self._dir(name)
+        with watching.DirWatch(self._home) as watch:
+            args = ["create", "--tty=false", f"--name={name}", f"--arch={arch}", "-"]
+            run = asyncio.create_task(
+                self._run(args, timeout=CREATE_TIMEOUT_SECONDS, stdin=template_yaml)
+            )
+            try:
+                while not run.done():
+                    if inst.is_dir() and not (inst / SENTINEL).exists():
+                        (inst / SENTINEL).write_text(f"{os.getpid()}\n")
+                    changed = asyncio.create_task(watch.changed())
+                    await asyncio.wait({run, changed}, return_when=asyncio.FIRST_COMPLETED)
+                    changed.cancel()
+            except BaseException:
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+                raise
+            return run.result()
+
+    async def _remove_instance(self, name: str) -> None:
+        """`limactl delete -f`, then whatever it left (a half-created directory, markers)."""
+        inst = self._dir(name)
+        if inst.exists():
+            result = await self._run(["delete", "-f", "--tty=false", name])
+            if result.code != 0:
+                log.warning("event=limactl_delete_failed name=%s error=%r", name, result.error)
+        try:
+            await asyncio.to_thread(remove_tree, inst)
+        except OSError as err:
+            raise DriverError(f"cannot remove {inst}: {err}") from err
+        for marker in (outer_marker(self._home, name),):
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
+
+    # -- start ---------------------------------------------------------------
+
+    async def start(self, name: str) -> None:
+        if name in self._starts:
+            return
+        current = await self.status(name)
+        if current.state in (RUNNING, STARTING):
+            return
+        if current.state != STOPPED:
+            detail = f" ({current.message})" if current.message else ""
+            raise DriverError(f"cannot start instance {name!r}: it is {current.state}{detail}")
+        self._start_errors.pop(name, None)
+        self._unwatch(name)
+        proc = await self._spawn(["start", "--tty=false", name], detach=True)
+        start = _Start(proc=proc)
+        self._starts[name] = start
+        start.task = asyncio.create_task(self._follow_start(name, start), name=f"lima-start-{name}")
+        log.info("event=vm_started name=%s limactl_pid=%s", name, proc.pid)
+
+    async def _follow_start(self, name: str, start: _Start) -> None:
+        """Wait for `limactl start`, or for its host agent to die first (limactl would wait 10 min)."""
+        talk = asyncio.create_task(start.proc.communicate())
+        agent_died = asyncio.create_task(self._wait_agent_death(self._dir(name)))
+        error = ""
+        try:
+            await asyncio.wait({talk, agent_died}, return_when=asyncio.FIRST_COMPLETED)
+            if talk.done():
+                _, err = talk.result()
+                if start.proc.returncode != 0:
+                    error = events.limactl_error(err.decode(errors="replace"))
+            else:
+                error = self._agent_death_message(name)
+                await _kill(start.proc)
+        finally:
+            agent_died.cancel()
+            talk.cancel()
+            if self._starts.get(name) is start:
+                del self._starts[name]
+        if start.cancelled:
+            return
+        if error:
+            self._start_errors[name] = error
+            log.warning("event=vm_start_failed name=%s error=%r", name, error)
+        else:
+            log.info("event=vm_running name=%s", name)
+        with contextlib.suppress(DriverError):
+            await self._observe(name)  # starts watching the new host agent
+        self._notify(name)
+
+    async def _wait_agent_death(self, inst: Path) -> None:
+        pidfile = inst / HA_PID
+        with watching.DirWatch(inst) as watch:
+            while True:
+                pid = _read_pid(pidfile)
+                if pid is not None:
+                    break
+                await watch.changed()
+        await watching.wait_pid_exit(pid)
+
+    def _agent_death_message(self, name: str) -> str:
+        last = ""
+        with contextlib.suppress(OSError):
+            lines = (self._dir(name) / HA_STDERR).read_text(errors="replace").splitlines()
+            last = (events.parse_event_line("{}") and "") or (lines[-1] if lines else "")
+        detail = f": {_logrus_json_msg(last)}" if last else ""
+        return f"the host agent exited while the instance was starting{detail}"
+
+    async def _cancel_start(self, name: str) -> None:
+        start = self._starts.get(name)
+        if start is None:
+            return
+        start.cancelled = True
+        await _kill(start.proc)
+        if start.task is not None:
+            await asyncio.gather(start.task, return_exceptions=True)
+
+    # -- stop / delete -------------------------------------------------------
+
+    async def stop(self, name: str, *, timeout: float) -> None:
+        await self._cancel_start(name)
+        observed = await self._observe(name)
+        self._start_errors.pop(name, None)
+        if observed.lima_status == "Stopped" or observed.state.state in (
+            ABSENT,
+            PARTIAL,
+            PREPARING,
+            STOPPED,
+        ):
+            return
+        log.info("event=vm_stopping name=%s timeout=%s", name, timeout)
+        if observed.lima_status == "Running":
+            try:
+                result = await self._run(["stop", "--tty=false", name], timeout=timeout)
+                if result.code == 0:
+                    return
+                log.warning("event=vm_stop_failed name=%s error=%r", name, result.error)
+            except TimeoutError:
+                log.warning("event=vm_stop_timeout name=%s timeout=%s", name, timeout)
+        log.warning("event=vm_stop_forced name=%s", name)
+        result = await self._run(["stop", "-f", "--tty=false", name])
+        if result.code != 0:
+            raise DriverError(f"limactl stop -f {name} failed: {result.error}")
+
+    async def delete(self, name: str) -> None:
+        await self._preparations.cancel(name)
+        await self._cancel_start(name)
+        self._unwatch(name)
+        await self._remove_instance(name)
+        self._start_errors.pop(name, None)
+        log.info("event=instance_deleted name=%s", name)
+
+    async def shutdown(self) -> None:
+        """Stop watching; real VMs (and a `limactl start` in flight) keep running."""
+        await self._preparations.cancel_all()
+        tasks = [w.task for w in self._watches.values() if w.task is not None]
+        tasks += [s.task for s in self._starts.values() if s.task is not None]
+        for start in self._starts.values():
+            start.cancelled = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._watches.clear()
+        log.info("event=driver_shutdown driver=lima")
+
+
+def _read_pid(pidfile: Path) -> int | None:
+    try:
+        text = pidfile.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _logrus_json_msg(line: str) -> str:
+    """The msg of a logrus JSON line (the host agent's stderr), else the line."""
+    with contextlib.suppress(ValueError):
+        entry = json.loads(line)
+        if isinstance(entry, dict) and "msg" in entry:
+            return str(entry["msg"])
+    return line
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL a limactl call we gave up on, and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(proc.wait(), 5)
