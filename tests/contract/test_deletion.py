@@ -67,6 +67,9 @@ async def test_deleting_a_limavm_while_its_service_is_down_completes_later(
         stack.kill("limavm")
         await api.apps.delete("app")  # the App service retries while limavm is down
         await asyncio.sleep(0.5)
+        waiting = await api.apps.get("app")
+        assert waiting.metadata.deletion_timestamp, "the App must wait for its LimaVM"
+        assert "retry" in stack.log("app") or "reconcile_error" in stack.log("app")
         stack.start()
         await api.close()
         api = Api.connect(stack)
