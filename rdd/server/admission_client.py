@@ -1,5 +1,5 @@
-"""Calls the admission service (mutate, then validate) for every accepted
-write; its Admit callable is what the registry runs before committing.
+"""Calls the admission service's Review (mutate, then validate, in one round
+trip) for every accepted write; its Admit callable is what the registry runs before committing.
 
 If admission is unreachable the write fails with UnavailableError and
 nothing is stored."""
@@ -24,14 +24,10 @@ class AdmissionClient:
         self._stub = admission_pb2_grpc.AdmissionServiceStub(channel)
 
     async def admit(self, review: Review) -> Any:
-        request = _request(review)
-        mutated = await self._call("Mutate", request)
-        if mutated.patched_object:
-            request.object = mutated.patched_object
-        await self._call("Validate", request)
-        if review.obj is None or not mutated.patched_object:
+        reviewed = await self._call("Review", _request(review))
+        if review.obj is None or not reviewed.patched_object:
             return review.obj
-        return from_json(review.kind, mutated.patched_object)
+        return from_json(review.kind, reviewed.patched_object)
 
     async def _call(
         self, method: str, request: admission_pb2.AdmissionRequest

@@ -83,6 +83,18 @@ class AdmissionServicer:
             allowed=True, webhook=webhook, patched_object=patched
         )
 
+    async def Review(
+        self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
+    ) -> admission_pb2.AdmissionResponse:
+        mutated = await self.Mutate(request, context)
+        if not mutated.allowed:
+            return mutated
+        if mutated.patched_object:
+            request.object = mutated.patched_object
+        validated = await self.Validate(request, context)
+        validated.patched_object = mutated.patched_object
+        return validated
+
     async def Validate(
         self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:

@@ -158,3 +158,17 @@ def has_condition(obj: Any, type_: str, status: str, reason: str | None = None) 
 
 def env_without_rdd(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("RDD_")}
+
+
+async def set_running(api: Api, running: bool) -> Any:
+    """Read-modify-write of App spec.running, retried on conflict (the
+    controller writes status concurrently)."""
+    from rdd.errors import ConflictError
+
+    while True:
+        app = await api.apps.get("app")
+        app.spec.running = running
+        try:
+            return await api.apps.update(app)
+        except ConflictError:
+            continue

@@ -10,7 +10,7 @@ import pytest
 
 from rdd.errors import ForbiddenError, NotFoundError
 from rdd.meta.names import CLEANUP_FINALIZER, TEMPLATE_LABEL
-from tests.contract.stack import Api, Stack, condition, has_condition, new_app
+from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
 from tests.helpers import eventually
 
 OWNED_BY_APP = "rdd.rancherdesktop.io/owned-by-App"
@@ -98,8 +98,7 @@ async def test_start_and_stop_follow_spec_running(api: Api, stack: Stack):
     os.kill(pid, 0)
     assert stack.vm_processes() == [pid]
 
-    app.spec.running = False
-    app = await api.apps.update(app)
+    app = await set_running(api, False)
     app = await settled(api, app.metadata.generation)
     assert has_condition(app, "Running", "False", "Stopped")
     assert all(c.observed_generation == app.metadata.generation for c in app.status.conditions)

@@ -1,0 +1,207 @@
+"""`make bench`: figures, not assertions (machines here are shared and noisy:
+compare the ratios measured in one run).
+
+1. create+get+update round trips per second through the gRPC API, beside the
+   same operations straight on etcd from this process; their ratio.
+2. Watch latency: etcd write -> informer handler, p50/p99.
+3. Lifecycle on the sim driver (boot and prepare 0): App create -> LimaVM
+   Created, running=true -> App Running=True, delete -> gone (VM stopped and
+   VM running), p50/p95 over 20+ rounds, beside one etcd txn round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rdd.errors import NotFoundError
+from rdd.kinds import CONFIGMAP
+from rdd.runtime.informer import Informer
+from rdd.store.etcd import EtcdStore, Write
+from rdd.store.rules import prepare_create
+from tests.contract.stack import Api, Stack, condition, new_app, set_running
+
+ROUNDS = 25
+UNARY_OPS = 300
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def report(name: str, seconds: list[float]) -> None:
+    ms = [s * 1000 for s in seconds]
+    print(
+        f"  {name:<38} p50 {statistics.median(ms):7.2f} ms   p95 {percentile(ms, 95):7.2f} ms"
+        f"   p99 {percentile(ms, 99):7.2f} ms   (n={len(ms)})"
+    )
+
+
+def configmap(name: str, value: str) -> Any:
+    cm = CONFIGMAP.new()
+    cm.metadata.name = name
+    cm.metadata.namespace = "bench"
+    cm.data["v"] = value
+    return cm
+
+
+async def unary_api(api: Api, ops: int) -> float:
+    start = time.perf_counter()
+    for i in range(ops):
+        name = f"api-{i}"
+        await api.configmaps.create(configmap(name, "1"))
+        got = await api.configmaps.get(name, "bench")
+        got.data["v"] = "2"
+        await api.configmaps.update(got)
+    return ops / (time.perf_counter() - start)
+
+
+async def unary_etcd(store: EtcdStore, ops: int) -> float:
+    """The same three operations as raw etcd calls (txn create, range, txn CAS)."""
+    start = time.perf_counter()
+    for i in range(ops):
+        name = f"raw-{i}"
+        created = (
+            await store.commit(
+                [Write(CONFIGMAP, None, prepare_create(CONFIGMAP, configmap(name, "1"), now="x"))]
+            )
+        )[0]
+        got = await store.get(CONFIGMAP, "bench", name)
+        assert got is not None and created is not None
+        changed = CONFIGMAP.new()
+        changed.CopyFrom(got)
+        changed.data["v"] = "2"
+        await store.commit([Write(CONFIGMAP, got, changed)])
+    return ops / (time.perf_counter() - start)
+
+
+async def watch_latency(store: EtcdStore, rounds: int) -> list[float]:
+    informer = Informer(store, CONFIGMAP, "watch")
+    seen: dict[str, float] = {}
+    informer.add_handler(
+        lambda old, new: new is not None and seen.setdefault(new.metadata.name, time.perf_counter())
+    )
+    await informer.start()
+    latencies = []
+    try:
+        for i in range(rounds):
+            cm = configmap(f"w-{i}", "1")
+            cm.metadata.namespace = "watch"
+            sent = time.perf_counter()
+            await store.commit([Write(CONFIGMAP, None, prepare_create(CONFIGMAP, cm, now="x"))])
+            while cm.metadata.name not in seen:
+                await asyncio.sleep(0)
+            latencies.append(seen[cm.metadata.name] - sent)
+            await asyncio.sleep(0.005)
+    finally:
+        await informer.shutdown()
+    return latencies
+
+
+async def txn_round_trip(store: EtcdStore, rounds: int) -> list[float]:
+    times = []
+    for i in range(rounds):
+        cm = configmap(f"t-{uuid.uuid4().hex[:8]}-{i}", "1")
+        start = time.perf_counter()
+        await store.commit([Write(CONFIGMAP, None, prepare_create(CONFIGMAP, cm, now="x"))])
+        times.append(time.perf_counter() - start)
+    return times
+
+
+async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
+    deadline = time.perf_counter() + timeout
+    while not await probe():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("bench step did not complete")
+        await asyncio.sleep(0.002)
+
+
+async def lifecycle(api: Api, rounds: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {
+        k: [] for k in ("create", "start", "delete-stopped", "delete-running")
+    }
+
+    async def vm_created() -> bool:
+        try:
+            vm = await api.limavms.get("rd", "default")
+        except NotFoundError:
+            return False
+        cond = condition(vm, "Created")
+        return cond is not None and cond.status == "True"
+
+    async def app_running() -> bool:
+        cond = condition(await api.apps.get("app"), "Running")
+        return cond is not None and cond.status == "True"
+
+    async def gone() -> bool:
+        try:
+            await api.apps.get("app")
+            return False
+        except NotFoundError:
+            return not (await api.limavms.list()).items
+
+    for i in range(rounds):
+        start = time.perf_counter()
+        await api.apps.create(new_app(running=False))
+        await until(vm_created)
+        results["create"].append(time.perf_counter() - start)
+        running = i % 2 == 0
+        if running:
+            start = time.perf_counter()
+            await set_running(api, True)
+            await until(app_running)
+            results["start"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await api.apps.delete("app")
+        await until(gone)
+        results["delete-running" if running else "delete-stopped"].append(
+            time.perf_counter() - start
+        )
+    return results
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="rdd-bench-") as home:
+        stack = Stack(
+            Path(home),
+            RDD_SIM_BOOT_SECONDS="0",
+            RDD_SIM_PREPARE_SECONDS="0",
+            RDD_LOG_LEVEL="WARNING",
+        )
+        stack.start()
+        api = Api.connect(stack)
+        store = await EtcdStore.connect(stack.address("etcd"))
+        try:
+            print("rdd benchmark (one run; compare ratios, not absolute numbers)")
+            print("1. unary create+get+update (sequential)")
+            raw = await unary_etcd(store, UNARY_OPS)
+            through_api = await unary_api(api, UNARY_OPS)
+            print(f"  raw etcd            {raw:8.1f} rounds/s")
+            print(
+                f"  gRPC API            {through_api:8.1f} rounds/s  (admission + etcd, 3 RPCs + 2 admission calls)"
+            )
+            print(f"  API cost            {raw / through_api:8.2f}x raw etcd (aim <= 3x)")
+            print("2. watch latency: etcd write -> informer handler")
+            report("watch", await watch_latency(store, 200))
+            print("3. lifecycle, sim driver with boot/prepare 0")
+            report("etcd txn round trip", await txn_round_trip(store, 100))
+            for name, values in (await lifecycle(api, ROUNDS * 2)).items():
+                report(name, values)
+        finally:
+            await store.close()
+            await api.close()
+            stack.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.exit(0)
