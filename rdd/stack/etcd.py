@@ -23,6 +23,7 @@ class EtcdNotFoundError(RuntimeError):
 class EtcdProcess:
     pid: int
     endpoint: str
+    peer_port: int = 0
 
 
 def etcd_command(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
@@ -67,12 +68,20 @@ def is_healthy(endpoint: str) -> bool:
         return False
 
 
-def start_etcd(data_dir: Path, log_path: Path, *, client_port: int | None = None) -> EtcdProcess:
-    """Start etcd in the background (own session) and wait until it answers."""
+def start_etcd(
+    data_dir: Path,
+    log_path: Path,
+    *,
+    client_port: int | None = None,
+    peer_port: int | None = None,
+) -> EtcdProcess:
+    """Start etcd in the background (own session) and wait until it answers.
+    Given ports are reused (a restart keeps the endpoint others were given)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(data_dir, 0o700)
     port = client_port or free_port()
-    command = etcd_command(data_dir, port, free_port())
+    peer = peer_port or free_port()
+    command = etcd_command(data_dir, port, peer)
     env = dict(os.environ)
     if platform.machine() in ("aarch64", "arm64"):
         env.setdefault("ETCD_UNSUPPORTED_ARCH", "arm64")  # etcd 3.4 refuses arm64 otherwise
@@ -94,4 +103,4 @@ def start_etcd(data_dir: Path, log_path: Path, *, client_port: int | None = None
             process.kill()
             raise RuntimeError(f"etcd was not healthy on {endpoint} within 20s; see {log_path}")
         time.sleep(0.05)
-    return EtcdProcess(pid=process.pid, endpoint=endpoint)
+    return EtcdProcess(pid=process.pid, endpoint=endpoint, peer_port=peer)

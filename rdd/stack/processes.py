@@ -1,0 +1,144 @@
+"""Processes the supervisor started: are they alive, are they still ours,
+and how to stop them (SIGTERM, bounded wait, SIGKILL).
+
+The processes run in their own session and outlive `rdd svc start`, so they
+are usually not our children: exits are observed with a pidfd where the
+platform has one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def is_alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _state(pid) != "Z"
+
+
+def _state(pid: int) -> str:
+    """Linux process state letter, "" where /proc is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (in parentheses) may hold spaces: the state follows the last ')'.
+    return stat.rpartition(")")[2].split()[0] if ")" in stat else ""
+
+
+def command_line(pid: int) -> str | None:
+    """The process's argv joined by spaces; None where /proc is not available."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return "" if Path("/proc/self/cmdline").exists() else None
+    except OSError:
+        return None
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def is_ours(pid: int | None, markers: Sequence[str]) -> bool:
+    """Alive, and its command line has every marker (so a reused pid is
+    never mistaken for, or signalled as, one of our processes)."""
+    if pid is None or not is_alive(pid):
+        return False
+    line = command_line(pid)
+    if line is None:  # no /proc: trust the pid
+        return True
+    return all(marker in line for marker in markers)
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for the process to exit; True when it has."""
+    _reap(pid)
+    if not is_alive(pid):
+        return True
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        try:
+            select.select([fd], [], [], max(timeout, 0))
+        finally:
+            os.close(fd)
+    else:
+        # No pidfd (not Linux): there is no exit notification for a process
+        # that is not our child, so look again at a short interval.
+        deadline = time.monotonic() + timeout
+        while is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    _reap(pid)
+    return not is_alive(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the process is our child (tests)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def terminate(pid: int, *, grace: float) -> bool:
+    """SIGTERM, wait up to `grace`, then SIGKILL. Whatever is left of its
+    process group (it leads its own session) is ended the same way.
+    Returns True when it had to be killed."""
+    killed = False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_gone(pid, grace):
+        killed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wait_gone(pid, 5)
+    _end_group(pid)
+    return killed
+
+
+def _end_group(pgid: int) -> None:
+    """Children left behind in the group of a process that has exited."""
+    if not _group_members(pgid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + 3
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _group_members(pgid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # After the command name: state, ppid, pgrp.
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members

@@ -1,0 +1,173 @@
+"""The state folder of one stack (RDD_HOME) and the records kept in it.
+
+Layout (created 0700):
+
+    $RDD_HOME/
+      lock                      flock held by `svc start` / `svc stop`
+      endpoints.json            {"etcd": ..., "webhook": ..., "limavm": ..., "app": ...}
+                                written once everything serves, removed by `svc stop`
+      run/<component>.json      the supervisor's record of one process (pid, address,
+                                port, the dependency addresses it was started with)
+      run/<service>.address     written by the service itself once SERVING
+      logs/<component>.log      stdout + stderr of each process (appended)
+      etcd/                     data of the local etcd
+      lima/                     default RDD_LIMA_HOME
+
+Read and written by the supervisor; the CLI reads endpoints.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Start order; stop goes the other way.
+COMPONENTS: tuple[str, ...] = ("etcd", "webhook", "limavm", "app")
+SERVICES: tuple[str, ...] = ("webhook", "limavm", "app")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the supervisor knows about one running component."""
+
+    component: str
+    #: None for an etcd this stack does not run (RDD_ETCD_ENDPOINTS).
+    pid: int | None
+    #: host:port once serving (etcd: its client endpoint(s)).
+    address: str = ""
+    #: The port asked for at start, reused when the component is restarted so
+    #: the processes that were given its address keep a valid one.
+    port: int = 0
+    #: etcd only: its peer port, reused with the client port.
+    peer_port: int = 0
+    #: Environment addresses the process was started with (RDD_ETCD_ENDPOINTS,
+    #: RDD_WEBHOOK_ADDRESS, ...); when they no longer match, it is restarted.
+    wiring: dict[str, str] = field(default_factory=dict)
+    #: False when etcd is external: nothing to stop.
+    managed: bool = True
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        return cls(
+            component=str(data["component"]),
+            pid=int(data["pid"]) if data.get("pid") is not None else None,
+            address=str(data.get("address") or ""),
+            port=int(data.get("port") or 0),
+            peer_port=int(data.get("peer_port") or 0),
+            wiring={str(k): str(v) for k, v in (data.get("wiring") or {}).items()},
+            managed=bool(data.get("managed", True)),
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths inside one RDD_HOME."""
+
+    home: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.home / "etcd"
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.home / "endpoints.json"
+
+    def record_file(self, component: str) -> Path:
+        return self.run_dir / f"{component}.json"
+
+    def address_file(self, service: str) -> Path:
+        return self.run_dir / f"{service}.address"
+
+    def log_file(self, component: str) -> Path:
+        return self.logs_dir / f"{component}.log"
+
+    def prepare(self) -> None:
+        """Create the folders, private to the user."""
+        for folder in (self.home, self.run_dir, self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.home, 0o700)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One `svc start`/`svc stop` at a time per RDD_HOME."""
+        with open(self.home / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def read_record(self, component: str) -> Record | None:
+        data = _read_json(self.record_file(component))
+        if data is None:
+            return None
+        try:
+            return Record.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def write_record(self, record: Record) -> None:
+        _write_json(self.record_file(record.component), asdict(record))
+
+    def remove_record(self, component: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.record_file(component).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self.address_file(component).unlink()
+
+    def read_published(self, service: str) -> tuple[str, int] | None:
+        """(address, pid) the service wrote once SERVING, or None."""
+        data = _read_json(self.address_file(service))
+        if data is None or "address" not in data or "pid" not in data:
+            return None
+        return str(data["address"]), int(data["pid"])
+
+    def read_endpoints(self) -> dict[str, str] | None:
+        data = _read_json(self.endpoints_file)
+        if data is None:
+            return None
+        return {str(k): str(v) for k, v in data.items()}
+
+    def write_endpoints(self, endpoints: dict[str, str]) -> None:
+        _write_json(self.endpoints_file, endpoints)
+
+    def remove_endpoints(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.endpoints_file.unlink()
+
+    def log_tail(self, component: str, lines: int = 20) -> str:
+        try:
+            text = self.log_file(component).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic: readers see the old file or the new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
