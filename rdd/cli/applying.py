@@ -1,0 +1,126 @@
+"""`rdd ctl apply -f FILE|DIR|-`: create what is missing, update what
+differs (kubectl's three-way merge with the last-applied annotation), leave
+the rest unchanged, one `kind/name created|configured|unchanged` line each.
+
+All documents are parsed and checked before anything is written. A manifest
+that carries metadata.resourceVersion is a compare-and-swap against it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rdd.cli.arguments import UsageError
+from rdd.cli.connection import Connection
+from rdd.cli.console import Console
+from rdd.cli.manifests import Manifest, load_manifests
+from rdd.cli.mergepatch import (
+    LAST_APPLIED,
+    apply_patch,
+    desired,
+    last_applied_text,
+    with_annotation,
+)
+from rdd.cli.output import dry_run_suffix, name_form
+from rdd.clients import ResourceClient
+from rdd.errors import AlreadyExistsError, ApiError, ConflictError, InvalidError, NotFoundError
+from rdd.meta.serialization import from_dict, to_dict
+
+CONFLICT_RETRIES = 5
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def read_sources(path: str) -> list[tuple[str, str]]:
+    """(text, source name) for `-`, a file, or each manifest file of a folder."""
+    if path == "-":
+        return [(sys.stdin.read(), "STDIN")]
+    target = Path(path)
+    if target.is_dir():
+        files = sorted(p for p in target.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
+        return [(p.read_text(), str(p)) for p in files]
+    if not target.exists():
+        raise UsageError(f'the path "{path}" does not exist')
+    try:
+        return [(target.read_text(), path)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"error reading {path}: {exc}") from None
+
+
+def stale_message(manifest: Manifest) -> str:
+    return (
+        f"Operation cannot be fulfilled on {manifest.kind.named(manifest.name)}: the object "
+        f'does not exist; the manifest\'s resourceVersion "{manifest.resource_version}" is stale'
+    )
+
+
+async def apply_one(client: ResourceClient, manifest: Manifest, *, dry_run: str) -> str:
+    """created, configured or unchanged."""
+    server_dry_run = dry_run == "server"
+    namespace = manifest.namespace if manifest.kind.namespaced else ""
+    conflict: ConflictError | None = None
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            live = await client.get(manifest.name, namespace)
+        except NotFoundError:
+            if manifest.resource_version:
+                raise ConflictError(stale_message(manifest)) from None
+            wanted = desired(manifest.data)
+            body = with_annotation(wanted, LAST_APPLIED, last_applied_text(wanted))
+            if dry_run != "client":
+                try:
+                    await client.create(_parse(manifest, body), dry_run=server_dry_run)
+                except AlreadyExistsError as exc:
+                    conflict = ConflictError(exc.message)
+                    continue  # created meanwhile: apply over it
+            return "created"
+        live_dict = to_dict(live)
+        current = {k: v for k, v in live_dict.items() if k != "status"}
+        updated = apply_patch(live_dict, manifest.data)
+        live_version = live.metadata.resource_version  # type: ignore[attr-defined]
+        pinned = manifest.resource_version
+        if updated == current and (not pinned or pinned == live_version):
+            return "unchanged"
+        if dry_run == "client":
+            return "configured"
+        obj = _parse(manifest, updated)
+        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
+        try:
+            await client.update(obj, dry_run=server_dry_run)
+        except ConflictError as exc:
+            if pinned:
+                raise
+            conflict = exc
+            continue
+        return "configured"
+    assert conflict is not None
+    raise conflict
+
+
+def _parse(manifest: Manifest, data: dict[str, object]) -> object:
+    try:
+        return from_dict(manifest.kind, data)
+    except InvalidError as exc:
+        raise UsageError(f'error validating "{manifest.source}": {exc.message}') from None
+
+
+async def apply(conn: Connection, args: argparse.Namespace, console: Console) -> int:
+    namespace = args.namespace if args.namespace_given else None
+    manifests: list[Manifest] = []
+    for path in args.filename:
+        for text, source in read_sources(path):
+            manifests.extend(load_manifests(text, source, namespace=namespace))
+    if not manifests:
+        raise UsageError("no objects passed to apply")
+    failed = False
+    for manifest in manifests:
+        try:
+            verb = await apply_one(conn.client(manifest.kind), manifest, dry_run=args.dry_run)
+        except ApiError as error:
+            console.api_error(error)
+            failed = True
+            continue
+        console.line(
+            f"{name_form(manifest.kind, manifest.name)} {verb}{dry_run_suffix(args.dry_run)}"
+        )
+    return 1 if failed else 0

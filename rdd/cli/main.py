@@ -1,0 +1,238 @@
+"""`rdd` entry point: the argument parser, dispatch, and the one place that
+turns failures into kubectl-shaped messages and exit codes (never a
+traceback): `error: ...` for problems on this side, `Error from server
+(<reason>): ...` for the server's; 1 on any error, 3 when admission denied
+`rdd set/start/stop`, 130 on Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NoReturn, TextIO
+
+from rdd.cli import applying, ctl, patching, setting, svc
+from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
+from rdd.cli.connection import Connection, explain_unavailable
+from rdd.cli.console import Console, usage_error_line
+from rdd.config import Settings
+from rdd.errors import ApiError, ForbiddenError, UnavailableError
+
+AsyncCommand = Callable[[Connection, argparse.Namespace, Console], Awaitable[int]]
+SyncCommand = Callable[[argparse.Namespace, Console], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage problems exit 1 with `error: ...`, like kubectl (argparse uses 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\nSee '{self.prog} --help' for usage.")
+
+
+def _typed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse `type` from one of our parsers (its message, not argparse's)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
+    parser.add_argument("-n", "--namespace", help="namespace (default: default)")
+    if all_namespaces:
+        parser.add_argument(
+            "-A", "--all-namespaces", action="store_true", help="list across all namespaces"
+        )
+
+
+def _dry_run_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        nargs="?",
+        const="client",
+        default="none",
+        type=_typed(parse_dry_run),
+        metavar="none|server|client",
+        help="server: run admission, persist nothing; client: only print",
+    )
+
+
+def _wait_flags(parser: argparse.ArgumentParser, *, timeout: str, what: str) -> None:
+    parser.add_argument(
+        "--wait",
+        nargs="?",
+        const=True,
+        default=True,
+        type=_typed(parse_bool),
+        metavar="true|false",
+        help=f"wait until {what} (default true)",
+    )
+    parser.add_argument("--timeout", default=timeout, help=f"e.g. 30s, 5m (default {timeout})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rdd", description="Keep a Lima VM in the state you declare.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    svc_parser = commands.add_parser("svc", help="run the stack (etcd and the three services)")
+    svc_commands = svc_parser.add_subparsers(dest="svc_command", metavar="ACTION", required=True)
+    start = svc_commands.add_parser("start", help="start what is not running")
+    start.add_argument("--timeout", default="60s", help="per component (default 60s)")
+    start.set_defaults(run=svc.start)
+    stop = svc_commands.add_parser("stop", help="stop everything this RDD_HOME started")
+    stop.set_defaults(run=svc.stop)
+    status = svc_commands.add_parser("status", help="pid, address and health of each component")
+    status.add_argument("-o", "--output", help="json")
+    status.set_defaults(run=svc.status)
+
+    ctl_parser = commands.add_parser("ctl", help="read and write resources, like kubectl")
+    ctl_commands = ctl_parser.add_subparsers(dest="ctl_command", metavar="VERB", required=True)
+
+    get = ctl_commands.add_parser("get", help="show resources")
+    get.add_argument("resources", nargs="+", metavar="KIND [NAME...]")
+    _namespace_flags(get, all_namespaces=True)
+    get.add_argument("-o", "--output", help="json|yaml|name|wide|jsonpath=TEMPLATE")
+    get.set_defaults(run_async=ctl.get, rest="resources")
+
+    apply = ctl_commands.add_parser("apply", help="create or update from YAML")
+    apply.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, folder or - for stdin"
+    )
+    _namespace_flags(apply)
+    _dry_run_flag(apply)
+    apply.set_defaults(run_async=applying.apply)
+
+    patch = ctl_commands.add_parser("patch", help="JSON merge patch one object")
+    patch.add_argument("resource", nargs="+", metavar="KIND NAME")
+    patch.add_argument("--type", default="merge", help="merge (RFC 7386)")
+    patch.add_argument("-p", "--patch", required=True, help="the patch, a JSON object")
+    _namespace_flags(patch)
+    _dry_run_flag(patch)
+    patch.set_defaults(run_async=patching.patch, rest="resource")
+
+    annotate = ctl_commands.add_parser("annotate", help="set (key=value) or remove (key-)")
+    annotate.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
+    annotate.add_argument("--overwrite", action="store_true", help="replace existing values")
+    _namespace_flags(annotate)
+    _dry_run_flag(annotate)
+    annotate.set_defaults(run_async=patching.annotate, rest="args")
+
+    delete = ctl_commands.add_parser("delete", help="delete objects")
+    delete.add_argument("resources", nargs="+", metavar="KIND NAME...")
+    delete.add_argument("--ignore-not-found", action="store_true")
+    _namespace_flags(delete)
+    _dry_run_flag(delete)
+    _wait_flags(delete, timeout="0", what="the objects are gone (0: no time limit)")
+    delete.set_defaults(run_async=ctl.delete, rest="resources")
+
+    wait = ctl_commands.add_parser("wait", help="wait until a condition holds (by watching)")
+    wait.add_argument("resources", nargs="+", metavar="KIND/NAME")
+    wait.add_argument(
+        "--for",
+        dest="wait_for",
+        help="create|delete|condition=TYPE[=STATUS]|jsonpath='{.path}'=VALUE",
+    )
+    wait.add_argument("--timeout", default="30s", help="default 30s; 0: check once")
+    _namespace_flags(wait)
+    wait.set_defaults(run_async=ctl.wait, rest="resources")
+
+    for name, command, summary in (
+        ("set", setting.set_command, "set running=true|false on the App"),
+        ("start", setting.start, "same as: rdd set running=true"),
+        ("stop", setting.stop, "same as: rdd set running=false"),
+    ):
+        shortcut = commands.add_parser(name, help=summary)
+        if name == "set":
+            shortcut.add_argument("assignment", metavar="running=true|false")
+        shortcut.add_argument(
+            "--dry-run",
+            nargs="?",
+            const=True,
+            default=False,
+            type=_typed(lambda text: parse_dry_run(text) != "none"),
+            metavar="server",
+            help="run admission, persist nothing",
+        )
+        _wait_flags(shortcut, timeout="10m", what="the App is Settled")
+        shortcut.set_defaults(run_async=command, forbidden_exit=3)
+    return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, letting names follow flags (`get cm -n x NAME`) as kubectl does."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    rest = getattr(args, "rest", None)
+    if extra:
+        unknown = [word for word in extra if word.startswith("-") and word != "-"]
+        if unknown or rest is None:
+            parser.error(f"unrecognized arguments: {' '.join(unknown or extra)}")
+        getattr(args, rest).extend(extra)
+    if hasattr(args, "namespace"):
+        args.namespace_given = args.namespace is not None
+        args.namespace = args.namespace or "default"
+    return args
+
+
+async def _run_connected(command: AsyncCommand, args: argparse.Namespace, console: Console) -> int:
+    async with Connection.from_env(console.env) as conn:
+        return await command(conn, args, console)
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run one command; returns the exit status."""
+    console = Console(out or sys.stdout, err or sys.stderr, os.environ if env is None else env)
+    forbidden_exit = 1
+    try:
+        args = parse(argv)
+        forbidden_exit = getattr(args, "forbidden_exit", 1)
+        if hasattr(args, "run_async"):
+            return asyncio.run(_run_connected(args.run_async, args, console))
+        command: SyncCommand = args.run
+        return command(args, console)
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as exc:
+        console.warn(usage_error_line(exc.message))
+        return exc.exit_code
+    except UnavailableError as exc:
+        reason = explain_unavailable(Settings.from_env(console.env).home)
+        console.warn(
+            usage_error_line(reason)
+            if reason
+            else f"Error from server ({exc.reason}): {exc.message}"
+        )
+        return 1
+    except ApiError as exc:
+        console.api_error(exc)
+        return forbidden_exit if isinstance(exc, ForbiddenError) else 1
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the contract: never a traceback
+        if console.env.get("RDD_DEBUG"):
+            raise
+        console.warn(usage_error_line(f"unexpected {type(exc).__name__}: {exc}"))
+        return 1
+
+
+def main() -> NoReturn:
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`rdd ctl get ... | head`): say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)

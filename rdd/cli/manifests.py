@@ -1,0 +1,127 @@
+"""Manifests for `rdd ctl apply` (pure): multi-document YAML (or JSON) split
+into objects, `List` documents expanded, kinds resolved and checked
+client-side, namespaces settled the way kubectl settles them."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from rdd.cli.arguments import UsageError
+from rdd.errors import InvalidError
+from rdd.kinds import Kind, UnknownKindError, kind_for
+from rdd.meta.names import DEFAULT_NAMESPACE
+from rdd.meta.serialization import from_dict
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object to apply: its kind and its document (namespace settled)."""
+
+    kind: Kind
+    data: dict[str, Any]
+    source: str
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("metadata", {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.data.get("metadata", {}).get("namespace", ""))
+
+    @property
+    def resource_version(self) -> str:
+        return str(self.data.get("metadata", {}).get("resourceVersion") or "")
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        return f"yaml: line {mark.line + 1}: {problem}"
+    return f"yaml: {problem}"
+
+
+def _plain(value: Any) -> Any:
+    """YAML timestamps stay strings, as they are in JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def split_documents(text: str, source: str) -> list[dict[str, Any]]:
+    """The objects in a YAML stream; empty documents skipped, `kind: List`
+    expanded. Anything unparsable is `error parsing SOURCE: ...`."""
+    try:
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        raise UsageError(f"error parsing {source}: {_yaml_error(exc)}") from None
+    objects: list[dict[str, Any]] = []
+    for document in documents:
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise UsageError(
+                f"error parsing {source}: expected an object with apiVersion, kind and "
+                f"metadata, got {type(document).__name__}"
+            )
+        document = _plain(document)
+        if document.get("kind") == "List" and isinstance(document.get("items"), list):
+            for item in document["items"]:
+                if not isinstance(item, dict):
+                    raise UsageError(f"error parsing {source}: a List item is not an object")
+                objects.append(item)
+        else:
+            objects.append(document)
+    return objects
+
+
+def to_manifest(document: dict[str, Any], source: str, *, namespace: str | None) -> Manifest:
+    """Check one object client-side: a known kind, fields of the right
+    types, and a namespace that agrees with `-n` (None: not given)."""
+    data = copy.deepcopy(document)
+    meta = data.get("metadata")
+    if meta is None:
+        meta = data["metadata"] = {}
+    if not isinstance(meta, dict):
+        raise UsageError(f'error validating "{source}": metadata must be an object')
+    try:
+        kind = kind_for(str(data.get("apiVersion") or ""), str(data.get("kind") or ""))
+    except UnknownKindError as exc:
+        raise UsageError(
+            f'resource mapping not found for name: "{meta.get("name", "")}" namespace: '
+            f'"{meta.get("namespace", "")}" from "{source}": {exc}'
+        ) from None
+    if kind.namespaced:
+        ns = str(meta.get("namespace") or "")
+        if ns and namespace and ns != namespace:
+            raise UsageError(
+                f'the namespace from the provided object "{ns}" does not match the namespace '
+                f"\"{namespace}\". You must pass '--namespace={ns}' to perform this operation."
+            )
+        meta["namespace"] = ns or namespace or DEFAULT_NAMESPACE
+    else:
+        meta.pop("namespace", None)
+    try:
+        from_dict(kind, data)
+    except InvalidError as exc:
+        raise UsageError(f'error validating "{source}": {exc.message}') from None
+    return Manifest(kind=kind, data=data, source=source)
+
+
+def load_manifests(text: str, source: str, *, namespace: str | None) -> list[Manifest]:
+    return [to_manifest(d, source, namespace=namespace) for d in split_documents(text, source)]
