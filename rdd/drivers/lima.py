@@ -163,8 +163,7 @@ class LimaDriver:
         self._home = lima_home
         self._notify = notify
         self._limactl = limactl
-        self._env = dict(os.environ if env is None else env)
-        self._env["LIMA_HOME"] = str(lima_home)
+        self._base_env = env
         self._preparations = Preparations(notify)
         self._starts: dict[str, _Start] = {}
         self._start_errors: dict[str, str] = {}
@@ -174,6 +173,12 @@ class LimaDriver:
         return instance_dir(self._home, name)
 
     # -- limactl -------------------------------------------------------------
+
+    def _env(self) -> dict[str, str]:
+        """The environment of every limactl call (os.environ at call time unless given)."""
+        env = dict(os.environ if self._base_env is None else self._base_env)
+        env["LIMA_HOME"] = str(self._home)
+        return env
 
     async def _spawn(
         self, args: Sequence[str], *, stdin: bool = False, detach: bool = False
@@ -185,7 +190,7 @@ class LimaDriver:
                 stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env=self._env,
+                env=self._env(),
                 start_new_session=detach,
             )
         except OSError as err:
@@ -279,6 +284,7 @@ class LimaDriver:
         finally:
             for task in waiting:
                 task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
             watch.done.set()
         log.info("event=vm_exited name=%s pids=%s", name, ",".join(map(str, watch.pids)))
         self._notify(name)
@@ -328,8 +334,11 @@ class LimaDriver:
                     if inst.is_dir() and not (inst / SENTINEL).exists():
                         (inst / SENTINEL).write_text(f"{os.getpid()}\n")
                     changed = asyncio.create_task(watch.changed())
-                    await asyncio.wait({run, changed}, return_when=asyncio.FIRST_COMPLETED)
-                    changed.cancel()
+                    try:
+                        await asyncio.wait({run, changed}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        changed.cancel()
+                        await asyncio.gather(changed, return_exceptions=True)
             except BaseException:
                 run.cancel()
                 await asyncio.gather(run, return_exceptions=True)
@@ -387,6 +396,7 @@ class LimaDriver:
         finally:
             agent_died.cancel()
             talk.cancel()
+            await asyncio.gather(agent_died, talk, return_exceptions=True)
             if self._starts.get(name) is start:
                 del self._starts[name]
         if start.cancelled:

@@ -38,7 +38,14 @@ class Preparations:
             # Mark a failure as seen even when every caller has gone away.
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._tasks[name] = task
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and not (current and current.cancelling()):
+                # Cancelled by delete() or shutdown(), not by our caller.
+                raise DriverError(f"preparation of {name!r} was cancelled") from None
+            raise
 
     async def _guarded(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         try:

@@ -277,6 +277,7 @@ class SimDriver:
         finally:
             boot_task.cancel()
             exit_task.cancel()
+            await asyncio.gather(boot_task, exit_task, return_exceptions=True)
             agent.exited.set()
             if self._agents.get(name) is agent:
                 del self._agents[name]

@@ -1,0 +1,130 @@
+"""Fixtures for the driver tests: a notify recorder, a sim and a lima driver.
+
+Every driver fixture deletes the instances its test made and shuts the driver
+down, so no host agent outlives its test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from rdd.drivers import watching
+from rdd.drivers.lima import LimaDriver
+from rdd.drivers.sim import SimDriver
+from tests.helpers import eventually
+
+STANDIN = Path(__file__).resolve().parent.parent / "standin"
+
+TEMPLATE = """\
+# A small Lima template, as the App controller renders it.
+images:
+- location: "https://cloud-images.example.invalid/noble-amd64.img"
+  arch: "x86_64"
+- location: "https://cloud-images.example.invalid/noble-arm64.img"
+  arch: "aarch64"
+cpus: 2
+memory: "2GiB"
+mounts: []
+"""
+
+
+class Recorder:
+    """The `notify` callback: remembers when each name was notified."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str]] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, name: str) -> None:
+        self.calls.append((time.monotonic(), name))
+        self._changed.set()
+
+    def count(self, name: str) -> int:
+        return sum(1 for _, called in self.calls if called == name)
+
+    async def wait_after(self, name: str, since: float, timeout: float) -> float:
+        """Seconds from `since` to the first notify(name) after it; fails after `timeout`."""
+        deadline = since + timeout
+        while True:
+            for moment, called in self.calls:
+                if called == name and moment >= since:
+                    return moment - since
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no notify({name!r}) within {timeout}s")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until the async predicate holds (tests.helpers.eventually, typed for mypy)."""
+    await eventually(probe, timeout=timeout)  # type: ignore[arg-type]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line mentions `text` (a test's lima_home)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        argv = watching.cmdline(int(entry.name))
+        if argv and any(text in arg for arg in argv) and watching.is_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def lima_home(tmp_path: Path) -> Path:
+    return tmp_path / "lima"
+
+
+@pytest.fixture
+async def sim(
+    lima_home: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SimDriver]:
+    monkeypatch.setenv("RDD_SIM_BOOT_SECONDS", "0.3")
+    monkeypatch.delenv("RDD_SIM_PREPARE_SECONDS", raising=False)
+    driver = SimDriver(lima_home, recorder)
+    yield driver
+    await driver.shutdown()
+    if lima_home.exists():
+        for entry in lima_home.iterdir():
+            await driver.delete(entry.name)
+    assert not processes_mentioning(str(lima_home))
+
+
+@pytest.fixture
+def standin_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limactl stand-in first on PATH, with fast defaults."""
+    monkeypatch.setenv("PATH", f"{STANDIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LIMACTL_STANDIN_BOOT_SECONDS", "0.3")
+    for knob in ("CREATE_SECONDS", "FAIL_DOWNLOAD", "IGNORE_SIGINT", "VERSION"):
+        monkeypatch.delenv(f"LIMACTL_STANDIN_{knob}", raising=False)
+
+
+@pytest.fixture
+async def lima(
+    lima_home: Path, recorder: Recorder, standin_path: None
+) -> AsyncIterator[LimaDriver]:
+    driver = LimaDriver(lima_home, recorder)
+    yield driver
+    if lima_home.exists():
+        for entry in lima_home.iterdir():
+            if not entry.name.startswith((".", "_")):
+                await driver.delete(entry.name)
+    await driver.shutdown()
+    await asyncio.sleep(0.1)
+    assert not processes_mentioning(str(lima_home))

@@ -1,0 +1,243 @@
+"""Pure helpers of the drivers: Lima's formats, state decisions, driver selection."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rdd.drivers import events, host_arch, make_driver, normalize_arch, select_driver, watching
+from rdd.drivers.base import BROKEN, RUNNING, STARTING, STOPPED, DriverError, is_partial
+from rdd.drivers.lima import Result, decide_lima_state, is_unmatched, parse_list_output
+from rdd.drivers.sim import float_env, is_sim_agent, parse_pid
+
+
+def test_rfc3339nano_trims_trailing_zeros_like_go() -> None:
+    assert events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, 120000, UTC)) == (
+        "2025-01-02T03:04:05.12Z"
+    )
+    assert events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2025-01-02T03:04:05Z"
+
+
+def test_event_lines_round_trip() -> None:
+    line = events.format_event({"running": True, "sshLocalPort": 60022}, datetime.now(UTC))
+    assert '"status":{"running":true,"sshLocalPort":60022}' in line
+    assert events.parse_event_line(line) == {"running": True, "sshLocalPort": 60022}
+    assert events.parse_event_line('{"time": "x"') is None
+    assert events.parse_event_line("[1]") is None
+
+
+@pytest.mark.parametrize(
+    ("statuses", "phase"),
+    [
+        ([], events.NO_EVENTS),
+        ([{"sshLocalPort": 1}], events.BOOTING),
+        ([{"sshLocalPort": 1}, {"running": True}], events.RUNNING),
+        ([{"running": True}, {"exiting": True}], events.EXITING),
+    ],
+)
+def test_boot_phase(statuses: list[dict[str, object]], phase: str) -> None:
+    assert events.boot_phase(statuses) == phase
+
+
+def test_parse_events_skips_a_torn_last_line() -> None:
+    text = '{"time":"t","status":{"sshLocalPort":1}}\n{"time":"t","status":{"runn'
+    assert events.parse_events(text) == [{"sshLocalPort": 1}]
+
+
+def test_event_errors_include_degradation() -> None:
+    assert events.event_errors([{"errors": ["boom"]}, {"running": True, "degraded": True}]) == [
+        "boom",
+        "the VM is degraded",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stderr", "message"),
+    [
+        (
+            'time="2025-01-01T00:00:00Z" level=info msg="hi"\n'
+            'time="2025-01-01T00:00:00Z" level=fatal msg="instance \\"rd\\" already exists '
+            '(\\"/x/rd\\")"\n',
+            'instance "rd" already exists ("/x/rd")',
+        ),
+        (
+            'time="t" level=fatal msg="field `images` must be set\\nfield `cpus` must be set"',
+            "field `images` must be set\nfield `cpus` must be set",
+        ),
+        ('time="t" level=error msg=plain\n', "plain"),
+        ("panic: runtime error\n\ngoroutine 1\n", "goroutine 1"),
+        ("", "limactl failed without a message"),
+    ],
+)
+def test_limactl_error(stderr: str, message: str) -> None:
+    assert events.limactl_error(stderr) == message
+
+
+def test_unquote_go_escapes() -> None:
+    assert events.unquote_go(r'"a\tb\x41\u00e9\"\\"') == 'a\tbAé"\\'
+    assert events.unquote_go("bare") == "bare"
+
+
+def test_strip_quotes_matches_both_lima_wordings() -> None:
+    assert events.strip_quotes('instance "rd" already exists') == "instance rd already exists"
+    assert events.strip_quotes("instance `rd` already exists") == "instance rd already exists"
+
+
+def test_parse_list_output_picks_the_named_instance() -> None:
+    out = '{"name":"other","status":"Stopped"}\nnot json\n{"name":"rd","status":"Running"}\n'
+    assert parse_list_output(out, "rd") == {"name": "rd", "status": "Running"}
+    assert parse_list_output(out, "nope") is None
+
+
+@pytest.mark.parametrize(
+    ("stderr", "unmatched"),
+    [
+        ('time="t" level=warning msg="No instance matching rd found."\n', True),
+        ('time="t" level=fatal msg="unmatched instances"\n', True),
+        ('time="t" level=fatal msg="permission denied"\n', False),
+    ],
+)
+def test_is_unmatched(stderr: str, unmatched: bool) -> None:
+    assert is_unmatched(Result(1, "", stderr)) is unmatched
+
+
+RUNNING_LISTING = {"status": "Running", "hostAgentPID": 10, "driverPID": 11}
+
+
+@pytest.mark.parametrize(
+    ("listing", "starting", "phase", "state"),
+    [
+        (RUNNING_LISTING, False, events.RUNNING, RUNNING),
+        (RUNNING_LISTING, False, events.NO_EVENTS, RUNNING),
+        (RUNNING_LISTING, False, events.EXITING, RUNNING),
+        (RUNNING_LISTING, False, events.BOOTING, STARTING),
+        (RUNNING_LISTING, True, events.RUNNING, STARTING),
+        ({"status": "Stopped"}, True, events.NO_EVENTS, STARTING),
+        ({"status": "Broken", "hostAgentPID": 10}, True, events.BOOTING, STARTING),
+        ({"status": "Stopped"}, False, events.EXITING, STOPPED),
+        ({"status": "Broken", "errors": ["x"]}, False, events.NO_EVENTS, BROKEN),
+        ({"status": ""}, False, events.NO_EVENTS, BROKEN),
+    ],
+)
+def test_decide_lima_state(
+    listing: dict[str, object], starting: bool, phase: str, state: str
+) -> None:
+    decided = decide_lima_state(listing, starting=starting, phase=phase, start_error="")
+    assert decided.state == state
+
+
+def test_decide_lima_state_carries_messages_and_pid() -> None:
+    broken = decide_lima_state(
+        {"status": "Broken", "errors": ["a", "b"]}, starting=False, phase="none", start_error=""
+    )
+    assert broken.message == "a; b"
+    stopped = decide_lima_state(
+        {"status": "Stopped"}, starting=False, phase="none", start_error="start failed"
+    )
+    assert stopped.message == "start failed"
+    running = decide_lima_state(RUNNING_LISTING, starting=False, phase="running", start_error="")
+    assert running.pid == 10
+
+
+@pytest.mark.parametrize(("text", "pid"), [("123\n", 123), ("0", None), ("x", None), ("", None)])
+def test_parse_pid(text: str, pid: int | None) -> None:
+    assert parse_pid(text) == pid
+
+
+def test_is_sim_agent_checks_module_and_pidfile(tmp_path: Path) -> None:
+    pidfile = tmp_path / "ha.pid"
+    argv = ["python", "-m", "rdd.drivers.sim_hostagent", "--pidfile", str(pidfile), "rd"]
+    assert is_sim_agent(argv, pidfile)
+    assert not is_sim_agent(argv, tmp_path / "other" / "ha.pid")
+    assert not is_sim_agent(["sleep", "100"], pidfile)
+    assert is_sim_agent(None, pidfile)
+
+
+def test_float_env() -> None:
+    assert float_env({}, "K", 2.0) == 2.0
+    assert float_env({"K": "0.25"}, "K", 2.0) == 0.25
+    with pytest.raises(DriverError, match="number of seconds"):
+        float_env({"K": "soon"}, "K", 2.0)
+    with pytest.raises(DriverError, match="negative"):
+        float_env({"K": "-1"}, "K", 2.0)
+
+
+def test_select_driver(tmp_path: Path) -> None:
+    assert select_driver({"RDD_VM_DRIVER": "sim"}) == ("sim", "RDD_VM_DRIVER=sim")
+    assert select_driver({"PATH": str(tmp_path)})[0] == "sim"
+    limactl = tmp_path / "limactl"
+    limactl.write_text("#!/bin/sh\n")
+    limactl.chmod(0o755)
+    name, reason = select_driver({"PATH": str(tmp_path)})
+    assert (name, reason) == ("lima", f"limactl found at {limactl}")
+    with pytest.raises(DriverError, match="RDD_VM_DRIVER"):
+        select_driver({"RDD_VM_DRIVER": "qemu"})
+
+
+def test_make_driver(tmp_path: Path) -> None:
+    assert make_driver("sim", tmp_path, lambda _: None).name == "sim"
+    assert make_driver("lima", tmp_path, lambda _: None).name == "lima"
+    with pytest.raises(DriverError, match="unknown VM driver"):
+        make_driver("vz", tmp_path, lambda _: None)
+
+
+@pytest.mark.parametrize(
+    ("machine", "arch"),
+    [("x86_64", "x86_64"), ("AMD64", "x86_64"), ("aarch64", "aarch64"), ("arm64", "aarch64")],
+)
+def test_normalize_arch(machine: str, arch: str) -> None:
+    assert normalize_arch(machine) == arch
+
+
+def test_host_arch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert host_arch({"RDD_HOST_ARCH": "aarch64"}) == "aarch64"
+    with pytest.raises(DriverError, match="RDD_HOST_ARCH"):
+        host_arch({"RDD_HOST_ARCH": "arm64"})
+    monkeypatch.setattr("platform.machine", lambda: "arm64")
+    assert host_arch({}) == "aarch64"
+    monkeypatch.setattr("platform.machine", lambda: "riscv64")
+    with pytest.raises(DriverError, match="unsupported host architecture"):
+        host_arch({})
+
+
+def test_is_partial(tmp_path: Path) -> None:
+    assert "lima.yaml" in is_partial(tmp_path)
+    (tmp_path / "lima.yaml").write_text("x")
+    assert is_partial(tmp_path) == ""
+    (tmp_path / ".preparing").write_text("1")
+    assert "interrupted" in is_partial(tmp_path)
+
+
+def test_is_alive_treats_zombies_as_dead() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+        assert not watching.is_alive(child.pid)
+    finally:
+        child.wait()
+    assert watching.is_alive(os.getpid())
+    assert not watching.is_alive(0)
+
+
+async def test_wait_pid_exit_falls_back_to_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "pidfd_open")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(0.2)"
+    )
+    await asyncio.wait_for(watching.wait_pid_exit(child.pid), 5)
+    await child.wait()
+
+
+async def test_dir_watch_wakes_on_a_new_file(tmp_path: Path) -> None:
+    target = tmp_path / "ha.pid"
+    waiter = asyncio.create_task(watching.wait_for_path(target))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    target.write_text("1\n")
+    await asyncio.wait_for(waiter, 2)
