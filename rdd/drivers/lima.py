@@ -115,7 +115,7 @@ def decide_lima_state(
     if status == "Running":
         if starting or phase == events.BOOTING:
             return InstanceStatus(STARTING, pid=pid)
-        return InstanceStatus(RUNNING, pid=pid, message=message)
+        return InstanceStatus(RUNNING, pid=pid, message=message or start_error)
     if starting:
         # Before the host agent answers, Lima says Stopped or Broken.
         return InstanceStatus(STARTING, pid=pid)
@@ -313,8 +313,7 @@ class LimaDriver:
             result = await self._create(name, template_yaml, arch)
             if result.code != 0:
                 raise DriverError(result.error)
-            with contextlib.suppress(FileNotFoundError):
-                (inst / SENTINEL).unlink()
+            (inst / SENTINEL).unlink(missing_ok=True)
             marker.unlink()
         except BaseException:
             await asyncio.shield(self._remove_instance(name))
@@ -356,9 +355,7 @@ class LimaDriver:
             await asyncio.to_thread(remove_tree, inst)
         except OSError as err:
             raise DriverError(f"cannot remove {inst}: {err}") from err
-        for marker in (outer_marker(self._home, name),):
-            with contextlib.suppress(FileNotFoundError):
-                marker.unlink()
+        outer_marker(self._home, name).unlink(missing_ok=True)
 
     # -- start ---------------------------------------------------------------
 
