@@ -17,7 +17,7 @@ from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.server.process import insecure_channel
 from rdd.stack.processes import is_alive
-from rdd.stack.records import SERVICES, Layout
+from rdd.stack.records import COMPONENTS, SERVICES, Layout
 
 #: Which service serves each kind (DESIGN.md's API table).
 SERVED_BY: dict[str, str] = {
@@ -30,6 +30,8 @@ SERVED_BY: dict[str, str] = {
 
 def not_running_message(home: Path, component: str = "") -> str:
     what = f"the rdd {component} service" if component else "the rdd stack"
+    if component == "etcd":
+        what = "the rdd stack's etcd"
     return f"{what} is not running (RDD_HOME={home}); start it with 'rdd svc start'"
 
 
@@ -39,10 +41,12 @@ def explain_unavailable(home: Path) -> str | None:
     layout = Layout(home)
     if layout.read_endpoints() is None:
         return not_running_message(home)
-    for service in SERVICES:
-        record = layout.read_record(service)
+    for component in COMPONENTS:
+        record = layout.read_record(component)
+        if record is not None and not record.managed:
+            continue  # an external etcd: the server's message says what it knows
         if record is None or record.pid is None or not is_alive(record.pid):
-            return not_running_message(home, service)
+            return not_running_message(home, component)
     return None
 
 
