@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -31,7 +30,6 @@ from typing import Any
 from rdd.drivers import events, watching
 from rdd.drivers.base import (
     ABSENT,
-    BROKEN,
     HA_PID,
     HA_STDERR,
     PARTIAL,
@@ -47,6 +45,16 @@ from rdd.drivers.base import (
     is_partial,
     remove_tree,
 )
+from rdd.drivers.limactl import (
+    Result,
+    decide_lima_state,
+    is_unmatched,
+    listed_pid,
+    logrus_json_msg,
+    outer_marker,
+    parse_list_output,
+    parse_pid_text,
+)
 from rdd.drivers.preparing import Preparations
 
 log = logging.getLogger(__name__)
@@ -55,74 +63,6 @@ log = logging.getLogger(__name__)
 CALL_TIMEOUT_SECONDS = 60.0
 #: Budget for `limactl create` (it downloads the image).
 CREATE_TIMEOUT_SECONDS = 30 * 60.0
-
-
-@dataclass(frozen=True)
-class Result:
-    """What one limactl call returned."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def error(self) -> str:
-        return events.limactl_error(self.stderr)
-
-
-def outer_marker(lima_home: Path, name: str) -> Path:
-    """The preparation marker beside the instance directory (see the module docstring)."""
-    return lima_home / f".{name}{SENTINEL}"
-
-
-def parse_list_output(stdout: str, name: str) -> dict[str, Any] | None:
-    """The `limactl list --json` object for `name` (one JSON object per line)."""
-    for line in stdout.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and item.get("name") == name:
-            return item
-    return None
-
-
-def is_unmatched(result: Result) -> bool:
-    """Whether `limactl list NAME` failed only because NAME does not exist (v1 and v2 wording)."""
-    return "No instance matching" in result.stderr or "unmatched instances" in result.error
-
-
-def listed_pid(listing: Mapping[str, Any], key: str) -> int | None:
-    value = listing.get(key)
-    return value if isinstance(value, int) and value > 0 else None
-
-
-def decide_lima_state(
-    listing: Mapping[str, Any], *, starting: bool, phase: str, start_error: str
-) -> InstanceStatus:
-    """Our state from Lima's listing. Pure.
-
-    `starting`: our `limactl start` is still running. `phase`: the boot phase in
-    ha.stdout.log. Lima reports Running as soon as the host agent answers, so a
-    boot whose "running" event has not come yet is still Starting."""
-    status = listing.get("status", "")
-    pid = listed_pid(listing, "hostAgentPID")
-    errors = [str(err) for err in listing.get("errors") or []]
-    message = "; ".join(errors)
-    if status == "Running":
-        if starting or phase == events.BOOTING:
-            return InstanceStatus(STARTING, pid=pid)
-        return InstanceStatus(RUNNING, pid=pid, message=message or start_error)
-    if starting:
-        # Before the host agent answers, Lima says Stopped or Broken.
-        return InstanceStatus(STARTING, pid=pid)
-    if status == "Stopped":
-        return InstanceStatus(STOPPED, message=start_error)
-    detail = message or f"limactl reports status {status!r}"
-    return InstanceStatus(BROKEN, pid=pid, message=detail)
 
 
 @dataclass
@@ -411,7 +351,10 @@ class LimaDriver:
         pidfile = inst / HA_PID
         with watching.DirWatch(inst) as watch:
             while True:
-                pid = _read_pid(pidfile)
+                try:
+                    pid = parse_pid_text(pidfile.read_text())
+                except OSError:
+                    pid = None
                 if pid is not None:
                     break
                 await watch.changed()
@@ -422,7 +365,7 @@ class LimaDriver:
         with contextlib.suppress(OSError):
             lines = (self._dir(name) / HA_STDERR).read_text(errors="replace").splitlines()
             last = (events.parse_event_line("{}") and "") or (lines[-1] if lines else "")
-        detail = f": {_logrus_json_msg(last)}" if last else ""
+        detail = f": {logrus_json_msg(last)}" if last else ""
         return f"the host agent exited while the instance was starting{detail}"
 
     async def _cancel_start(self, name: str) -> None:
@@ -481,23 +424,6 @@ class LimaDriver:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._watches.clear()
         log.info("event=driver_shutdown driver=lima")
-
-
-def _read_pid(pidfile: Path) -> int | None:
-    try:
-        text = pidfile.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def _logrus_json_msg(line: str) -> str:
-    """The msg of a logrus JSON line (the host agent's stderr), else the line."""
-    with contextlib.suppress(ValueError):
-        entry = json.loads(line)
-        if isinstance(entry, dict) and "msg" in entry:
-            return str(entry["msg"])
-    return line
 
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:

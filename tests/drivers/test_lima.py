@@ -21,7 +21,8 @@ from rdd.drivers.base import (
     STOPPED,
     DriverError,
 )
-from rdd.drivers.lima import LimaDriver, outer_marker
+from rdd.drivers.lima import LimaDriver
+from rdd.drivers.limactl import outer_marker
 from tests.drivers.conftest import TEMPLATE, Recorder, processes_mentioning, until
 from tests.helpers import eventually
 

@@ -13,7 +13,14 @@ import pytest
 
 from rdd.drivers import events, host_arch, make_driver, normalize_arch, select_driver, watching
 from rdd.drivers.base import BROKEN, RUNNING, STARTING, STOPPED, DriverError, is_partial
-from rdd.drivers.lima import Result, decide_lima_state, is_unmatched, parse_list_output
+from rdd.drivers.limactl import (
+    Result,
+    decide_lima_state,
+    is_unmatched,
+    logrus_json_msg,
+    parse_list_output,
+    parse_pid_text,
+)
 from rdd.drivers.sim import float_env, is_sim_agent, parse_pid
 
 
@@ -241,3 +248,10 @@ async def test_dir_watch_wakes_on_a_new_file(tmp_path: Path) -> None:
     assert not waiter.done()
     target.write_text("1\n")
     await asyncio.wait_for(waiter, 2)
+
+
+def test_limactl_pid_text_and_host_agent_log_lines() -> None:
+    assert parse_pid_text("4242\n") == 4242
+    assert parse_pid_text("") is None
+    assert logrus_json_msg('{"level":"info","msg":"READY","time":"t"}') == "READY"
+    assert logrus_json_msg("not json") == "not json"

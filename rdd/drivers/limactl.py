@@ -1,0 +1,100 @@
+"""limactl's outputs and files, read without I/O: the lima driver's pure half.
+
+Called by rdd.drivers.lima: what a limactl call returned, `list --json`
+parsing, and the decision from Lima's listing to our instance state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdd.drivers import events
+from rdd.drivers.base import BROKEN, RUNNING, SENTINEL, STARTING, STOPPED, InstanceStatus
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one limactl call returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error(self) -> str:
+        return events.limactl_error(self.stderr)
+
+
+def outer_marker(lima_home: Path, name: str) -> Path:
+    """The preparation marker beside the instance directory (see the module docstring)."""
+    return lima_home / f".{name}{SENTINEL}"
+
+
+def parse_list_output(stdout: str, name: str) -> dict[str, Any] | None:
+    """The `limactl list --json` object for `name` (one JSON object per line)."""
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    return None
+
+
+def is_unmatched(result: Result) -> bool:
+    """Whether `limactl list NAME` failed only because NAME does not exist (v1 and v2 wording)."""
+    return "No instance matching" in result.stderr or "unmatched instances" in result.error
+
+
+def listed_pid(listing: Mapping[str, Any], key: str) -> int | None:
+    value = listing.get(key)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def decide_lima_state(
+    listing: Mapping[str, Any], *, starting: bool, phase: str, start_error: str
+) -> InstanceStatus:
+    """Our state from Lima's listing. Pure.
+
+    `starting`: our `limactl start` is still running. `phase`: the boot phase in
+    ha.stdout.log. Lima reports Running as soon as the host agent answers, so a
+    boot whose "running" event has not come yet is still Starting."""
+    status = listing.get("status", "")
+    pid = listed_pid(listing, "hostAgentPID")
+    errors = [str(err) for err in listing.get("errors") or []]
+    message = "; ".join(errors)
+    if status == "Running":
+        if starting or phase == events.BOOTING:
+            return InstanceStatus(STARTING, pid=pid)
+        return InstanceStatus(RUNNING, pid=pid, message=message or start_error)
+    if starting:
+        # Before the host agent answers, Lima says Stopped or Broken.
+        return InstanceStatus(STARTING, pid=pid)
+    if status == "Stopped":
+        return InstanceStatus(STOPPED, message=start_error)
+    detail = message or f"limactl reports status {status!r}"
+    return InstanceStatus(BROKEN, pid=pid, message=detail)
+
+
+def parse_pid_text(text: str) -> int | None:
+    """The pid in a pid file's text, or None (empty while being written, or garbage)."""
+    text = text.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def logrus_json_msg(line: str) -> str:
+    """The msg of a logrus JSON line (the host agent's stderr), else the line."""
+    with contextlib.suppress(ValueError):
+        entry = json.loads(line)
+        if isinstance(entry, dict) and "msg" in entry:
+            return str(entry["msg"])
+    return line
