@@ -210,11 +210,10 @@ def run(
         return exc.exit_code
     except UnavailableError as exc:
         reason = explain_unavailable(Settings.from_env(console.env).home)
-        console.warn(
-            usage_error_line(reason)
-            if reason
-            else f"Error from server ({exc.reason}): {exc.message}"
-        )
+        if reason:
+            console.warn(usage_error_line(reason))
+        else:
+            console.api_error(exc)
         return 1
     except ApiError as exc:
         console.api_error(exc)
