@@ -170,12 +170,16 @@ class LimaVMController:
             await self.ctx.registry.update(LIMAVM, updated)
             return DONE
         template = self.ctx.configmaps.get(namespace, template_configmap_name(name))
-        if template is None or TEMPLATE_KEY not in template.data:
-            failure = Failure(
-                "CreateFailed", f'template ConfigMap "{template_configmap_name(name)}" is missing'
-            )
+        if template is None:
+            # Written in the LimaVM's own transaction and guarded against
+            # deletion: the ConfigMap watch simply has not delivered it yet,
+            # and its event enqueues this LimaVM.
+            log.info("event=waiting_for_template key=%s/%s", namespace, name)
+            return DONE
+        if TEMPLATE_KEY not in template.data:
+            message = f'template ConfigMap "{template.metadata.name}" has no "{TEMPLATE_KEY}" entry'
             await self._write_status(
-                vm, {CREATED: ConditionValue(conditions.FALSE, failure.reason, failure.message)}
+                vm, {CREATED: ConditionValue(conditions.FALSE, "CreateFailed", message)}
             )
             return DONE
         arch = vm.status.arch or self.ctx.host_arch

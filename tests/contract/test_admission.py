@@ -11,6 +11,7 @@ import pytest
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.errors import (
     AlreadyExistsError,
+    ConflictError,
     ForbiddenError,
     InvalidError,
     NotFoundError,
@@ -45,6 +46,18 @@ def limavm(name: str, namespace: str = "default", template: str = "tpl"):
     return vm
 
 
+async def update_retrying(api: Api, name: str, change) -> None:
+    """Read-modify-write a LimaVM; its controller writes status meanwhile."""
+    while True:
+        vm = await api.limavms.get(name, "default")
+        change(vm)
+        try:
+            await api.limavms.update(vm)
+            return
+        except ConflictError:
+            continue
+
+
 async def delete_vm(api: Api, name: str, namespace: str = "default") -> None:
     await api.limavms.delete(name, namespace)
 
@@ -67,10 +80,11 @@ async def test_limavm_rules(api: Api):
             await api.limavms.create(limavm("vm-a", template="empty"))
         with pytest.raises(ForbiddenError, match="not found|does not exist"):
             await api.limavms.create(limavm("vm-a", template="missing"))
-        vm = await api.limavms.create(limavm("vm-a"))
-        vm.spec.template_ref.name = "x86"
+        await api.limavms.create(limavm("vm-a"))
         with pytest.raises(ForbiddenError, match="templateRef is immutable"):
-            await api.limavms.update(vm)
+            await update_retrying(
+                api, "vm-a", lambda vm: setattr(vm.spec.template_ref, "name", "x86")
+            )
         await api.configmaps.create(configmap("tpl", "ns2", template=DEFAULT_TEMPLATE))
         with pytest.raises(
             (ForbiddenError, AlreadyExistsError), match="is already used in namespace"
