@@ -31,6 +31,8 @@ class Kind:
     has_status: bool
     #: Names are claimed across all namespaces (Lima instance directories).
     unique_names: bool = False
+    #: Schema: fields that must be non-empty, as (proto path, JSON path).
+    required: tuple[tuple[str, str], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -79,6 +81,7 @@ LIMAVM = Kind(
     spec_fields=("spec",),
     has_status=True,
     unique_names=True,
+    required=(("spec.template_ref.name", "spec.templateRef.name"),),
 )
 CONFIGMAP = Kind(
     kind="ConfigMap",

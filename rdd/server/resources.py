@@ -54,8 +54,8 @@ class ResourceServicer:
             raise InvalidError(f"{self._kind.kind}: the request carries no object")
         obj = request.object
         if not self._kind.namespaced:
-            return obj
-        if not obj.metadata.namespace:
+            obj.metadata.namespace = ""  # as Kubernetes does for cluster-scoped kinds
+        elif not obj.metadata.namespace:
             obj.metadata.namespace = "default"
         return obj
 

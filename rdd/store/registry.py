@@ -74,14 +74,14 @@ class Registry:
         companions: Companions | None = None,
     ) -> Any:
         """Create `obj` (and its companions, atomically)."""
-        rules.validate_identity(kind, obj)
+        rules.validate_object(kind, obj)
         now = now_rfc3339()
         new = rules.prepare_create(kind, obj, now=now)
         new = await self._admit(Review("CREATE", kind, new, None, dry_run))
         new = rules.prepare_create(kind, new, now=now)
         writes = [Write(kind, None, new)]
         for child_kind, child in await companions(new) if companions else []:
-            rules.validate_identity(child_kind, child)
+            rules.validate_object(child_kind, child)
             child = rules.prepare_create(child_kind, child, now=now)
             child = await self._admit(Review("CREATE", child_kind, child, None, dry_run))
             writes.append(Write(child_kind, None, rules.prepare_create(child_kind, child, now=now)))
@@ -105,7 +105,7 @@ class Registry:
 
     async def update(self, kind: Kind, obj: Any, *, dry_run: bool = False) -> Any:
         """Spec and metadata from `obj`; status is kept."""
-        rules.validate_identity(kind, obj)
+        rules.validate_object(kind, obj)
 
         async def change(old: Any) -> Any:
             merged = rules.merge_update(kind, old, obj)

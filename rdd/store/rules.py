@@ -19,8 +19,9 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
-def validate_identity(kind: Kind, obj: Any) -> None:
-    """Name and namespace rules every object obeys, before admission sees it."""
+def validate_object(kind: Kind, obj: Any) -> None:
+    """Schema rules every object obeys before admission sees it: name,
+    namespace, apiVersion/kind, required fields (InvalidError, nothing written)."""
     meta = obj.metadata
     if not meta.name:
         raise InvalidError(f"{kind.kind}: metadata.name: Required value: name is required")
@@ -43,6 +44,20 @@ def validate_identity(kind: Kind, obj: Any) -> None:
             f'{kind.kind} "{meta.name}": apiVersion/kind must be {kind.api_version}/{kind.kind}, '
             f"got {obj.api_version or '<empty>'}/{obj.kind or '<empty>'}"
         )
+    missing = _required_problems(kind, obj)
+    if missing:
+        raise InvalidError(f"{invalid}: {', '.join(missing)}")
+
+
+def _required_problems(kind: Kind, obj: Any) -> list[str]:
+    missing = []
+    for proto_path, json_path in kind.required:
+        value = obj
+        for part in proto_path.split("."):
+            value = getattr(value, part)
+        if not value:
+            missing.append(f"{json_path}: Required value")
+    return missing
 
 
 def prepare_create(kind: Kind, obj: Any, *, now: str) -> Any:

@@ -77,3 +77,23 @@ async def test_deleting_a_limavm_while_its_service_is_down_completes_later(
     finally:
         await assert_clean(api, stack)
         await api.close()
+
+
+async def test_limavm_service_crash_during_deletion_then_restart_completes(
+    make_stack: Callable[..., Stack],
+):
+    stack = make_stack()
+    api = Api.connect(stack)
+    try:
+        await api.apps.create(new_app(running=True))
+        await settled(api)
+        await api.apps.delete("app")
+        stack.kill("limavm")  # races the finalizers: whatever step it was in
+        stack.start()
+        await api.close()
+        api = Api.connect(stack)
+        await eventually(lambda: gone(api), timeout=20)
+        assert stack.instance_dirs() == []
+    finally:
+        await assert_clean(api, stack)
+        await api.close()

@@ -176,3 +176,11 @@ async def test_dry_run_writes_nothing(registry: Registry):
     result = await registry.create(CONFIGMAP, configmap("dry"), dry_run=True)
     assert result.metadata.name == "dry"
     assert await registry.store.get(CONFIGMAP, "default", "dry") is None
+
+
+async def test_missing_required_field_is_invalid(registry: Registry):
+    vm = limavm("no-template")
+    vm.spec.template_ref.name = ""
+    with pytest.raises(InvalidError, match=r"spec\.templateRef\.name: Required value"):
+        await registry.create(LIMAVM, vm)
+    assert await registry.store.get(LIMAVM, "default", "no-template") is None

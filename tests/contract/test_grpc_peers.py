@@ -1,0 +1,69 @@
+"""A real gRPC peer (grpcurl) against each service: reflection lists the
+services and grpc.health.v1.Health, and health is SERVING."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.contract.stack import Stack
+
+GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
+
+EXPECTED = {
+    "webhook": {"rdd.admission.v1.AdmissionService"},
+    "limavm": {
+        "rdd.lima.v1alpha1.LimaVMService",
+        "rdd.core.v1.ConfigMapService",
+        "rdd.core.v1.EventService",
+    },
+    "app": {"rdd.app.v1alpha1.AppService"},
+}
+
+
+def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GRPCURL, "-plaintext", *args], capture_output=True, text=True, timeout=30
+    )
+
+
+@pytest.mark.parametrize("component", sorted(EXPECTED))
+def test_grpcurl_lists_services_and_health(stack: Stack, component: str):
+    address = stack.address(component)
+    listed = grpcurl(address, "list")
+    assert listed.returncode == 0, listed.stderr
+    services = set(listed.stdout.split())
+    assert EXPECTED[component] | {"grpc.health.v1.Health"} <= services
+
+    health = grpcurl(address, "grpc.health.v1.Health/Check")
+    assert health.returncode == 0, health.stderr
+    assert json.loads(health.stdout)["status"] == "SERVING"
+
+
+def test_grpcurl_error_is_a_status_code_not_a_crash(stack: Stack):
+    missing = grpcurl(
+        "-d",
+        '{"name": "nope", "namespace": "default"}',
+        stack.address("limavm"),
+        "rdd.lima.v1alpha1.LimaVMService/Get",
+    )
+    assert missing.returncode != 0
+    assert (
+        "NotFound" in missing.stderr
+        and 'limavms.lima.rancherdesktop.io "nope" not found' in missing.stderr
+    )
+
+    invalid = grpcurl(
+        "-d",
+        '{"object": {"apiVersion": "lima.rancherdesktop.io/v1alpha1", "kind": "LimaVM",'
+        ' "metadata": {"name": "Bad_Name"}, "spec": {"templateRef": {"name": "rd"}}}}',
+        stack.address("limavm"),
+        "rdd.lima.v1alpha1.LimaVMService/Create",
+    )
+    assert invalid.returncode != 0
+    assert "InvalidArgument" in invalid.stderr and "metadata.name" in invalid.stderr
