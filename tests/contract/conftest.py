@@ -64,3 +64,36 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
         await assert_clean(client, stack)
     finally:
         await client.close()
+
+
+class Session:
+    """A separate stack and clients connected to it."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.api = Api.connect(stack)
+
+    async def restart(self) -> None:
+        """`svc start` again (brings back what was killed) and reconnect."""
+        self.stack.start()
+        await self.api.close()
+        self.api = Api.connect(self.stack)
+
+
+@pytest.fixture
+async def make_session(
+    make_stack: Callable[..., Stack],
+) -> AsyncIterator[Callable[..., Session]]:
+    """Like make_stack, with clients; checks nothing is left behind after."""
+    sessions: list[Session] = []
+
+    def make(**env: str) -> Session:
+        sessions.append(Session(make_stack(**env)))
+        return sessions[-1]
+
+    yield make
+    for session in sessions:
+        try:
+            await assert_clean(session.api, session.stack)
+        finally:
+            await session.api.close()

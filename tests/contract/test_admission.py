@@ -21,6 +21,7 @@ from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.meta.names import TEMPLATE_LABEL
 from rdd.server.process import insecure_channel
 from rdd.templates.default import DEFAULT_TEMPLATE
+from tests.contract.conftest import Session
 from tests.contract.stack import Api, Stack, new_app
 
 X86_ONLY = """\
@@ -98,19 +99,15 @@ async def test_limavm_rules(api: Api):
 
 
 async def test_template_without_an_image_for_the_host_arch_is_denied(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack(RDD_HOST_ARCH="aarch64")
-    api = Api.connect(stack)
-    try:
-        await api.configmaps.create(configmap("x86", template=X86_ONLY))
-        with pytest.raises(ForbiddenError, match="no image for arch"):
-            await api.limavms.create(limavm("vm-b", template="x86"))
-        assert (await api.limavms.list()).items == []
-        assert (await api.configmaps.list()).items[0].metadata.name == "x86"
-        await api.configmaps.delete("x86", "default")
-    finally:
-        await api.close()
+    api = make_session(RDD_HOST_ARCH="aarch64").api
+    await api.configmaps.create(configmap("x86", template=X86_ONLY))
+    with pytest.raises(ForbiddenError, match="no image for arch"):
+        await api.limavms.create(limavm("vm-b", template="x86"))
+    assert (await api.limavms.list()).items == []
+    assert (await api.configmaps.list()).items[0].metadata.name == "x86"
+    await api.configmaps.delete("x86", "default")
 
 
 async def test_labelled_template_configmaps_are_validated(api: Api):

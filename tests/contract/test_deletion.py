@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from rdd.errors import NotFoundError
-from tests.contract.conftest import assert_clean
+from tests.contract.conftest import Session
 from tests.contract.stack import Api, Stack, new_app
 from tests.contract.test_lifecycle import settled
 from tests.helpers import eventually
@@ -40,60 +40,44 @@ async def test_delete_immediately_after_create_leaves_nothing(api: Api, stack: S
 
 
 async def test_delete_during_preparation_removes_the_partial_instance(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack(RDD_SIM_PREPARE_SECONDS="5")
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        sentinel = stack.lima_home / "rd" / ".preparing"
-        await eventually(sentinel.exists, message="preparation never started")
-        await api.apps.delete("app")
-        await eventually(lambda: gone(api), timeout=10)
-        assert stack.instance_dirs() == []
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+    session = make_session(RDD_SIM_PREPARE_SECONDS="5")
+    api, stack = session.api, session.stack
+    await api.apps.create(new_app(running=True))
+    sentinel = stack.lima_home / "rd" / ".preparing"
+    await eventually(sentinel.exists, message="preparation never started")
+    await api.apps.delete("app")
+    await eventually(lambda: gone(api), timeout=10)
+    assert stack.instance_dirs() == []
 
 
-async def test_deleting_a_limavm_while_its_service_is_down_completes_later(
-    make_stack: Callable[..., Stack],
+async def test_deleting_while_the_limavm_service_is_down_completes_later(
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack()
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        await settled(api)
-        stack.kill("limavm")
-        await api.apps.delete("app")  # the App service retries while limavm is down
-        await asyncio.sleep(0.5)
-        waiting = await api.apps.get("app")
-        assert waiting.metadata.deletion_timestamp, "the App must wait for its LimaVM"
-        assert "retry" in stack.log("app") or "reconcile_error" in stack.log("app")
-        stack.start()
-        await api.close()
-        api = Api.connect(stack)
-        await eventually(lambda: gone(api), timeout=20)
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+    session = make_session()
+    api, stack = session.api, session.stack
+    await api.apps.create(new_app(running=True))
+    await settled(api)
+    stack.kill("limavm")
+    await api.apps.delete("app")  # the App service retries while limavm is down
+    await asyncio.sleep(0.5)
+    waiting = await api.apps.get("app")
+    assert waiting.metadata.deletion_timestamp, "the App must wait for its LimaVM"
+    assert "retry" in stack.log("app") or "reconcile_error" in stack.log("app")
+    await session.restart()
+    await eventually(lambda: gone(session.api), timeout=20)
 
 
 async def test_limavm_service_crash_during_deletion_then_restart_completes(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack()
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        await settled(api)
-        await api.apps.delete("app")
-        stack.kill("limavm")  # races the finalizers: whatever step it was in
-        stack.start()
-        await api.close()
-        api = Api.connect(stack)
-        await eventually(lambda: gone(api), timeout=20)
-        assert stack.instance_dirs() == []
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+    session = make_session()
+    api, stack = session.api, session.stack
+    await api.apps.create(new_app(running=True))
+    await settled(api)
+    await api.apps.delete("app")
+    stack.kill("limavm")  # races the finalizers: whatever step it was in
+    await session.restart()
+    await eventually(lambda: gone(session.api), timeout=20)
+    assert stack.instance_dirs() == []

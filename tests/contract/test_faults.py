@@ -8,26 +8,22 @@ import signal
 from collections.abc import Callable
 
 from rdd.meta.names import RESTART_ANNOTATION
-from tests.contract.conftest import assert_clean
+from tests.contract.conftest import Session
 from tests.contract.stack import Api, Stack, condition, has_condition, new_app
 from tests.contract.test_lifecycle import settled
 from tests.helpers import eventually
 
 
-async def test_aarch64_host_builds_an_aarch64_instance(make_stack: Callable[..., Stack]):
-    stack = make_stack(RDD_HOST_ARCH="aarch64")
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        await settled(api)
-        vm = await api.limavms.get("rd", "default")
-        assert vm.status.arch == "aarch64"
-        lima_yaml = (stack.lima_home / "rd" / "lima.yaml").read_text()
-        assert "arch: aarch64" in lima_yaml
-        assert "arm64.raw.xz" in lima_yaml
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+async def test_aarch64_host_builds_an_aarch64_instance(make_session: Callable[..., Session]):
+    session = make_session(RDD_HOST_ARCH="aarch64")
+    api = session.api
+    await api.apps.create(new_app(running=True))
+    await settled(api)
+    vm = await api.limavms.get("rd", "default")
+    assert vm.status.arch == "aarch64"
+    lima_yaml = (session.stack.lima_home / "rd" / "lima.yaml").read_text()
+    assert "arch: aarch64" in lima_yaml
+    assert "arm64.raw.xz" in lima_yaml
 
 
 async def test_a_crashed_vm_is_noticed_and_restarted(api: Api, stack: Stack):
@@ -91,74 +87,56 @@ async def test_template_change_restarts_the_vm_with_the_new_template(api: Api, s
 
 
 async def test_service_restart_reconciles_and_adopts_the_running_vm(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack()
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        await settled(api)
-        pid = stack.vm_processes()
-        stack.kill("limavm")  # crash: the VM keeps running
-        stack.start()
-        await api.close()
-        api = Api.connect(stack)
+    session = make_session()
+    stack = session.stack
+    await session.api.apps.create(new_app(running=True))
+    await settled(session.api)
+    pid = stack.vm_processes()
+    stack.kill("limavm")  # crash: the VM keeps running
+    await session.restart()
+    api = session.api
 
-        async def back():
-            vm = await api.limavms.get("rd", "default")
-            return has_condition(vm, "Running", "True") and stack.vm_processes() == pid
-
-        await eventually(back, timeout=15)
+    async def back():
         vm = await api.limavms.get("rd", "default")
-        assert vm.status.restart_count == 1, "an adopted VM is not a restart"
-        reasons = [e.reason for e in (await api.events.list("default")).items]
-        assert "Reconciling" in reasons
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+        return has_condition(vm, "Running", "True") and stack.vm_processes() == pid
+
+    await eventually(back, timeout=15)
+    vm = await api.limavms.get("rd", "default")
+    assert vm.status.restart_count == 1, "an adopted VM is not a restart"
+    reasons = [e.reason for e in (await api.events.list("default")).items]
+    assert "Reconciling" in reasons
 
 
 async def test_graceful_service_stop_stops_its_vms_and_start_brings_them_back(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack()
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=True))
-        await settled(api)
-        stack.kill("limavm", signal.SIGTERM)
-        assert stack.vm_processes() == []
-        stack.start()
-        await api.close()
-        api = Api.connect(stack)
-        await settled(api)
-        vm = await api.limavms.get("rd", "default")
-        assert has_condition(vm, "Running", "True")
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+    session = make_session()
+    await session.api.apps.create(new_app(running=True))
+    await settled(session.api)
+    session.stack.kill("limavm", signal.SIGTERM)
+    assert session.stack.vm_processes() == []
+    await session.restart()
+    await settled(session.api)
+    vm = await session.api.limavms.get("rd", "default")
+    assert has_condition(vm, "Running", "True")
 
 
 async def test_service_crash_during_preparation_cleans_and_prepares_again(
-    make_stack: Callable[..., Stack],
+    make_session: Callable[..., Session],
 ):
-    stack = make_stack(RDD_SIM_PREPARE_SECONDS="3")
-    api = Api.connect(stack)
-    try:
-        await api.apps.create(new_app(running=False))
-        sentinel = stack.lima_home / "rd" / ".preparing"
-        await eventually(sentinel.exists)
-        stack.kill("limavm")
-        assert sentinel.exists(), "the crash should leave a partial instance behind"
-        stack.supervisor._env["RDD_SIM_PREPARE_SECONDS"] = "0"
-        stack.start()
-        await api.close()
-        api = Api.connect(stack)
-        app = await settled(api)
-        assert has_condition(app, "Created", "True")
-        assert not sentinel.exists()
-        created = condition(await api.limavms.get("rd", "default"), "Created")
-        assert created is not None and created.status == "True"
-    finally:
-        await assert_clean(api, stack)
-        await api.close()
+    session = make_session(RDD_SIM_PREPARE_SECONDS="3")
+    stack = session.stack
+    await session.api.apps.create(new_app(running=False))
+    sentinel = stack.lima_home / "rd" / ".preparing"
+    await eventually(sentinel.exists)
+    stack.kill("limavm")
+    assert sentinel.exists(), "the crash should leave a partial instance behind"
+    stack.supervisor._env["RDD_SIM_PREPARE_SECONDS"] = "0"
+    await session.restart()
+    app = await settled(session.api)
+    assert has_condition(app, "Created", "True")
+    assert not sentinel.exists()
+    created = condition(await session.api.limavms.get("rd", "default"), "Created")
+    assert created is not None and created.status == "True"
