@@ -4,6 +4,7 @@ removal, mirrored conditions, start, stop, guards, delete cascade, recreate."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -149,3 +150,44 @@ async def test_app_in_another_namespace(api: Api):
     app.spec.namespace = "other"
     with pytest.raises(ForbiddenError, match="spec.namespace is immutable"):
         await api.apps.update(app)
+
+
+async def test_conditions_the_limavm_does_not_have_are_pruned_from_the_app(api: Api):
+    await api.apps.create(new_app())
+    app = await settled(api)
+    app.status.conditions.add(type="Bogus", status="True", reason="Stale", message="left over")
+    await api.apps.update_status(app)
+
+    async def pruned():
+        current = await api.apps.get("app")
+        return condition(current, "Bogus") is None and condition(current, "Settled") is not None
+
+    await eventually(pruned, message="stale mirrored condition kept")
+
+
+async def test_twenty_concurrent_read_modify_writes_through_the_api_lose_nothing(api: Api):
+    from rdd.errors import ConflictError
+    from rdd.kinds import CONFIGMAP
+
+    counter = CONFIGMAP.new()
+    counter.metadata.name = "counter"
+    counter.metadata.namespace = "default"
+    counter.data["n"] = "0"
+    await api.configmaps.create(counter)
+    conflicts = 0
+
+    async def increment() -> None:
+        nonlocal conflicts
+        while True:
+            current = await api.configmaps.get("counter", "default")
+            current.data["n"] = str(int(current.data["n"]) + 1)
+            try:
+                await api.configmaps.update(current)
+                return
+            except ConflictError:
+                conflicts += 1
+
+    await asyncio.gather(*(increment() for _ in range(20)))
+    assert (await api.configmaps.get("counter", "default")).data["n"] == "20"
+    assert conflicts > 0, "the loops should have raced"
+    await api.configmaps.delete("counter", "default")
