@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from rdd.meta.names import RESTART_ANNOTATION
 from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, condition, has_condition, new_app
+from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
 from tests.contract.test_lifecycle import settled
 from tests.helpers import eventually
 
@@ -140,3 +140,14 @@ async def test_service_crash_during_preparation_cleans_and_prepares_again(
     assert not sentinel.exists()
     created = condition(await session.api.limavms.get("rd", "default"), "Created")
     assert created is not None and created.status == "True"
+
+
+async def test_services_recover_after_an_etcd_restart(make_session: Callable[..., Session]):
+    session = make_session()
+    await session.api.apps.create(new_app(running=False))
+    await settled(session.api)
+    session.stack.kill("etcd")
+    await session.restart()  # etcd comes back on its port, with its data
+    await set_running(session.api, True)
+    app = await settled(session.api)
+    assert has_condition(app, "Running", "True", "Started")
