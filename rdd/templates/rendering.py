@@ -1,6 +1,7 @@
 """lima.yaml for one VM: its template with the top-level `arch` set.
 
-The LimaVM controller writes the result to `$RDD_LIMA_HOME/<name>/lima.yaml`.
+The LimaVM controller writes the result to `$RDD_LIMA_HOME/<name>/lima.yaml`,
+and asks `is_built_from` whether an instance still matches its template.
 The template's own text (comments, order, quoting) is kept and only the
 `arch` line changes or is added; where that cannot be done safely (flow
 style, anchors) the template is serialised afresh instead.
@@ -32,6 +33,18 @@ def render_for_arch(text: str, arch: str) -> str:
         return edited
     dumped: str = yaml.safe_dump(wanted, sort_keys=False, default_flow_style=False)
     return dumped
+
+
+def is_built_from(lima_yaml: str, rendered: str) -> bool:
+    """Whether an instance's lima.yaml holds the template `rendered`. Pure.
+
+    Compares what the YAML means, not its text: limactl rewrites the file it
+    is given (`create --arch` sets `arch: "x86_64"`, Lima's yq edits reformat
+    it). Text that does not parse is compared as text."""
+    if lima_yaml == rendered:
+        return True
+    built, wanted = _loads(lima_yaml), _loads(rendered)
+    return built is not None and built == wanted
 
 
 def _edit_arch_line(text: str, arch: str) -> str | None:

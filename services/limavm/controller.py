@@ -32,7 +32,7 @@ from rdd.runtime.controller import DONE, Controller, Outcome, RequeueAfter
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
 from rdd.store.registry import Registry
-from rdd.templates.rendering import render_for_arch
+from rdd.templates.rendering import is_built_from, render_for_arch
 from services.limavm.decisions import (
     CREATED,
     RUNNING_CONDITION,
@@ -208,7 +208,7 @@ class LimaVMController:
             running_wanted=vm.spec.running,
             state=instance.state,
             preparing=name in self._preparations,
-            template_current=built_from is None or built_from == lima_yaml,
+            template_current=built_from is None or is_built_from(built_from, lima_yaml),
             restart_requested=RESTART_ANNOTATION in vm.metadata.annotations,
             failure=self._failures.get(name, lima_yaml),
         )

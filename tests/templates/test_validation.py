@@ -7,6 +7,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rdd.templates.rendering import is_built_from
 from rdd.templates.validation import (
     ARCHES,
     TemplateSyntaxError,
@@ -286,3 +287,19 @@ def test_rendered_template_is_valid_and_names_the_arch(arch: str) -> None:
 def test_render_refuses_unknown_arch_and_non_mappings(text: str, arch: str) -> None:
     with pytest.raises(ValueError):
         render_for_arch(text, arch)
+
+
+@pytest.mark.parametrize(
+    ("lima_yaml", "built"),
+    [
+        (f"arch: aarch64\ncpus: 2\n{BOTH}", True),
+        # What `limactl create --arch` and Lima's yq edits leave behind.
+        (f'arch: "aarch64"\ncpus: 2 # two\n{BOTH}', True),
+        (f"arch: x86_64\ncpus: 2\n{BOTH}", False),
+        (f"arch: aarch64\ncpus: 4\n{BOTH}", False),
+        ("arch: [aarch64\n", False),
+    ],
+)
+def test_is_built_from_compares_what_the_yaml_means(lima_yaml: str, built: bool) -> None:
+    rendered = render_for_arch(f"cpus: 2\n{BOTH}", "aarch64")
+    assert is_built_from(lima_yaml, rendered) is built
