@@ -84,3 +84,30 @@ class ResourceClient:
             raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
         finally:
             call.cancel()
+
+
+class LimaVMClient(ResourceClient):
+    """The LimaVM resource methods plus Logs and Info (LimaVMService only)."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float = 10.0) -> None:
+        super().__init__(LIMAVM, channel, timeout=timeout)
+
+    async def info(self) -> limavm_pb2.ServiceInfo:
+        """The driver, LIMA_HOME and host arch the LimaVM service runs with."""
+        return await self._call("Info", limavm_pb2.InfoRequest())  # type: ignore[no-any-return]
+
+    async def logs(
+        self, name: str, namespace: str = "", *, follow: bool = False
+    ) -> AsyncIterator[limavm_pb2.LogLine]:
+        """The host agent's log lines; with `follow`, until the LimaVM is gone
+        or the caller stops iterating. Without it the whole call has the deadline."""
+        request = limavm_pb2.LogsRequest(name=name, namespace=namespace, follow=follow)
+        call = self._stub.Logs(request, timeout=None if follow else self._timeout)
+        try:
+            async for chunk in call:
+                for line in chunk.lines:
+                    yield line
+        except grpc.aio.AioRpcError as exc:
+            raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
+        finally:
+            call.cancel()

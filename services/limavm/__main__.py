@@ -25,6 +25,7 @@ from rdd.server.resources import ResourceServicer
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Registry
 from services.limavm.controller import LimaVMContext, LimaVMController
+from services.limavm.servicer import LimaVMServicer
 from services.limavm.templating import companions_from
 
 log = logging.getLogger("services.limavm")
@@ -65,12 +66,12 @@ async def main() -> None:
     controller = LimaVMController(context)
 
     process = ServiceProcess("limavm", listen=args.listen, address_file=args.address_file)
-    limavms = ResourceServicer(
-        LIMAVM,
+    limavms = LimaVMServicer(
         registry,
-        list_message=limavm_pb2.LimaVMList,
-        watch_event_message=limavm_pb2.LimaVMWatchEvent,
         companions=companions_from(store),
+        driver=driver_name,
+        lima_home=settings.lima_home,
+        host_arch=context.host_arch,
     )
     configmaps = ResourceServicer(
         CONFIGMAP,

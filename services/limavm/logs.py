@@ -1,0 +1,228 @@
+"""A LimaVM's host agent logs for the Logs RPC: `ha.stderr.log` (logrus
+lines) and `ha.stdout.log` (JSON events) under `$RDD_LIMA_HOME/<name>`,
+merged in time order, optionally followed.
+
+Following waits on directory changes (inotify through
+rdd.drivers.watching.DirWatch), never a busy loop. Each start recreates the
+files, so a replaced or truncated file is read again from its beginning. The
+stream survives the instance directory being rebuilt (a template change) and
+ends once the LimaVM is gone or being deleted, or when the client cancels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdd.drivers.base import HA_STDERR, HA_STDOUT
+from rdd.drivers.watching import DirWatch
+
+#: The files served, in the order lines with equal times are given.
+SOURCES = (HA_STDERR, HA_STDOUT)
+#: How many of a file's first bytes tell a rewritten file from the one read before.
+HEAD_BYTES = 128
+#: Bytes read from one file in one go; a bigger backlog is read in several.
+READ_BYTES = 256 * 1024
+#: A line longer than this is cut (an unterminated one is sent as it is).
+MAX_LINE_BYTES = 64 * 1024
+#: Roughly how many bytes of lines one streamed batch carries.
+BATCH_BYTES = 256 * 1024
+#: While the instance directory is absent, how often to ask whether the LimaVM still exists.
+RECHECK_SECONDS = 1.0
+
+#: Sorts before every real time: lines before the first timestamped one.
+EPOCH = datetime.min.replace(tzinfo=UTC)
+
+Line = tuple[str, str]  # (source, text)
+StillWanted = Callable[[], Awaitable[bool]]
+
+_TEXT_TIME = re.compile(r'(?:^|\s)time="([^"]+)"')
+
+
+def line_time(text: str) -> datetime | None:
+    """The `time` of a logrus JSON line or host agent event, or of a logrus
+    text line (`time="..." level=info msg=...`); None when it has none (pure)."""
+    stamp: object = None
+    if text.startswith("{"):
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict):
+            stamp = entry.get("time")
+    else:
+        match = _TEXT_TIME.search(text)
+        stamp = match.group(1) if match else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def merge_by_time(batches: Sequence[tuple[str, Sequence[str], datetime]]) -> list[Line]:
+    """Lines of several files in time order (pure). Each batch is (source,
+    lines, time of the file's last line before these). A line without a time
+    keeps its place after the line before it; each file's own order is kept."""
+    keyed: list[list[tuple[datetime, int, int, str, str]]] = []
+    for rank, (source, lines, since) in enumerate(batches):
+        current = since
+        keys = []
+        for index, text in enumerate(lines):
+            current = line_time(text) or current
+            keys.append((current, rank, index, source, text))
+        keyed.append(keys)
+    return [(source, text) for _, _, _, source, text in heapq.merge(*keyed)]
+
+
+def in_batches(lines: Iterable[Line], *, limit: int = BATCH_BYTES) -> Iterable[list[Line]]:
+    """Consecutive groups of about `limit` bytes each (pure)."""
+    batch: list[Line] = []
+    size = 0
+    for line in lines:
+        batch.append(line)
+        size += len(line[1]) + 32
+        if size >= limit:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_LINE_BYTES:
+        raw = raw[:MAX_LINE_BYTES] + b" [line cut]"
+    return raw.decode(errors="replace").removesuffix("\r")
+
+
+@dataclass
+class LogFile:
+    """How far one log file has been read."""
+
+    path: Path
+    source: str
+    offset: int = 0
+    inode: int | None = None
+    #: The file's first bytes: a file truncated and rewritten in place (as
+    #: each start does) begins differently, so it is read again from the start.
+    head: bytes = b""
+    partial: bytes = b""
+    #: The time of the last line read (for lines that carry none).
+    last_time: datetime = EPOCH
+
+    def read(self, *, final: bool) -> tuple[list[str], bool]:
+        """(complete lines added since the last read, whether more is waiting).
+        A file that was replaced or truncated is read from its start.
+        `final`: also the unterminated last line, once the end is reached."""
+        data = b""
+        more = False
+        try:
+            with open(self.path, "rb") as handle:
+                stat = os.fstat(handle.fileno())
+                if (
+                    stat.st_ino != self.inode
+                    or stat.st_size < self.offset
+                    or handle.read(len(self.head)) != self.head
+                ):
+                    self.inode, self.offset, self.head, self.partial = stat.st_ino, 0, b"", b""
+                handle.seek(self.offset)
+                data = handle.read(READ_BYTES)
+                if len(self.head) < HEAD_BYTES:
+                    self.head = (self.head + data)[:HEAD_BYTES]
+                self.offset += len(data)
+                more = self.offset < stat.st_size
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        pieces = (self.partial + data).split(b"\n")
+        self.partial = pieces.pop()
+        if self.partial and ((final and not more) or len(self.partial) > MAX_LINE_BYTES):
+            pieces.append(self.partial)
+            self.partial = b""
+        return [_decode(piece) for piece in pieces], more
+
+
+@dataclass
+class LogReader:
+    """The log files of one instance directory, read incrementally."""
+
+    inst_dir: Path
+    files: list[LogFile] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            self.files = [LogFile(self.inst_dir / source, source) for source in SOURCES]
+
+    def read(self, *, final: bool) -> tuple[list[Line], bool]:
+        """(new lines of every file merged in time order, whether more is waiting)."""
+        batches = []
+        more = False
+        for log_file in self.files:
+            lines, pending = log_file.read(final=final)
+            batches.append((log_file.source, lines, log_file.last_time))
+            for text in lines:
+                log_file.last_time = line_time(text) or log_file.last_time
+            more = more or pending
+        return merge_by_time(batches), more
+
+    def drain(self, *, final: bool) -> Iterable[list[Line]]:
+        """Everything there is now, in batches."""
+        while True:
+            lines, more = self.read(final=final)
+            yield from in_batches(lines)
+            if not more:
+                return
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
+async def _wait_for_dir(inst_dir: Path, still_wanted: StillWanted) -> bool:
+    """Wait until the instance directory exists: False when the LimaVM went away first."""
+    with DirWatch(inst_dir.parent) as watch:
+        while not inst_dir.is_dir():
+            if not await still_wanted():
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watch.changed(), RECHECK_SECONDS)
+    return True
+
+
+async def stream_logs(
+    inst_dir: Path, *, follow: bool, still_wanted: StillWanted
+) -> AsyncIterator[list[Line]]:
+    """Batches of (source, text): everything logged so far, then (`follow`)
+    new lines as they are written, until `still_wanted()` says the LimaVM is
+    gone (asked when the instance directory is missing)."""
+    reader = LogReader(inst_dir)
+    if not follow:
+        for batch in reader.drain(final=True):
+            yield batch
+        return
+    while True:
+        if not inst_dir.is_dir() and not await _wait_for_dir(inst_dir, still_wanted):
+            return
+        with DirWatch(inst_dir) as watch:
+            inode = _inode(inst_dir)
+            while True:
+                for batch in reader.drain(final=False):
+                    yield batch
+                if inode is None or _inode(inst_dir) != inode:
+                    break  # removed (deleted, or rebuilt for a new template)
+                await watch.changed()
+        for batch in reader.drain(final=True):
+            yield batch
+        reader = LogReader(inst_dir)  # a rebuilt instance's files start afresh
