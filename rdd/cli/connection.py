@@ -12,7 +12,7 @@ from types import TracebackType
 import grpc
 
 from rdd.cli.arguments import UsageError
-from rdd.clients import ResourceClient
+from rdd.clients import LimaVMClient, ResourceClient
 from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.server.process import insecure_channel
@@ -69,14 +69,20 @@ class Connection:
             endpoints = None
         return cls(settings.home, endpoints, timeout=settings.rpc_timeout)
 
-    def client(self, kind: Kind) -> ResourceClient:
+    def _channel(self, service: str) -> grpc.aio.Channel:
         if self._endpoints is None:
             raise UsageError(not_running_message(self.home))
-        service = SERVED_BY[kind.kind]
         channel = self._channels.get(service)
         if channel is None:
             channel = self._channels[service] = insecure_channel(self._endpoints[service])
-        return ResourceClient(kind, channel, timeout=self._timeout)
+        return channel
+
+    def client(self, kind: Kind) -> ResourceClient:
+        return ResourceClient(kind, self._channel(SERVED_BY[kind.kind]), timeout=self._timeout)
+
+    def limavm_client(self) -> LimaVMClient:
+        """LimaVMs, with the service's Logs and Info."""
+        return LimaVMClient(self._channel(SERVED_BY[LIMAVM.kind]), timeout=self._timeout)
 
     async def close(self) -> None:
         for channel in self._channels.values():

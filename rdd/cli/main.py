@@ -13,10 +13,11 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
-from rdd.cli import applying, ctl, patching, setting, svc
+from rdd.cli import applying, ctl, editing, limavm, patching, setting, svc
 from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
 from rdd.cli.connection import Connection, explain_unavailable
 from rdd.cli.console import Console, usage_error_line
+from rdd.cli.vms import TEMPLATE_HELP
 from rdd.config import Settings
 from rdd.errors import ApiError, ForbiddenError, UnavailableError
 
@@ -75,6 +76,50 @@ def _wait_flags(parser: argparse.ArgumentParser, *, timeout: str, what: str) -> 
         help=f"wait until {what} (default true)",
     )
     parser.add_argument("--timeout", default=timeout, help=f"e.g. 30s, 5m (default {timeout})")
+
+
+def _limavm_parser(commands: Any) -> None:
+    """`rdd limavm VERB`: a NAME is looked up in every namespace unless -n is given."""
+    parser = commands.add_parser("limavm", help="run LimaVMs directly: list, create, start, ...")
+    verbs = parser.add_subparsers(dest="limavm_command", metavar="VERB", required=True)
+
+    listing = verbs.add_parser("list", help="LimaVMs of every namespace (-n: of one)")
+    _namespace_flags(listing)
+    listing.add_argument("-o", "--output", help="json|yaml|name (default: a table)")
+    listing.set_defaults(run_async=limavm.list_vms)
+
+    create = verbs.add_parser("create", help="create a LimaVM from a template file or ConfigMap")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("template", metavar="TEMPLATE", help=TEMPLATE_HELP)
+    create.add_argument("--start", action="store_true", help="create it running")
+    _namespace_flags(create)
+    _wait_flags(create, timeout="10m", what="it is created (and running, with --start)")
+    create.set_defaults(run_async=limavm.create)
+
+    for verb, command, summary, until in (
+        ("start", limavm.start, "set spec.running=true", "it is Running"),
+        ("stop", limavm.stop, "set spec.running=false", "it is Stopped"),
+        ("restart", limavm.restart, "stop and start a running VM", "it is Running again"),
+        ("delete", limavm.delete, "delete a LimaVM and its instance", "it is gone"),
+        ("edit", editing.edit, "edit the template in $EDITOR", "it runs the new template"),
+    ):
+        each = verbs.add_parser(verb, help=summary)
+        each.add_argument("name", metavar="NAME")
+        _namespace_flags(each)
+        _wait_flags(each, timeout="10m", what=f"{until}; 0 for no time limit")
+        each.set_defaults(run_async=command)
+
+    logs = verbs.add_parser("logs", help="the host agent's logs (ha.stderr.log, ha.stdout.log)")
+    logs.add_argument("name", metavar="NAME")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    _namespace_flags(logs)
+    logs.set_defaults(run_async=limavm.logs)
+
+    shell = verbs.add_parser("shell", help="limactl shell NAME [CMD...] (lima driver only)")
+    _namespace_flags(shell)
+    shell.add_argument("name", metavar="NAME")
+    shell.add_argument("shell_command", nargs=argparse.REMAINDER, metavar="CMD")
+    shell.set_defaults(run=limavm.shell)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _wait_flags(shortcut, timeout="10m", what="the App is Settled")
         shortcut.set_defaults(run_async=command, forbidden_exit=3)
+
+    _limavm_parser(commands)
     return parser
 
 
