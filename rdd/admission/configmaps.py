@@ -3,13 +3,16 @@ and a template ConfigMap (label `lima.rancherdesktop.io/template-configmap:
 "true"`) holds a template Lima accepts and keeps its label while controlled.
 
 Called by the dispatcher in `rdd.admission.webhooks`; `template_entry_problems`
-is shared with the LimaVM rules, which check the ConfigMap a LimaVM names.
+and `lima_template_problems` are shared with the LimaVM rules, which check
+the ConfigMap a LimaVM names. Our own checks are pure; what the installed
+Lima says comes through the `Lookup`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rdd.admission.lookup import Lookup
 from rdd.admission.ownership import owned_delete_problems
 from rdd.admission.reviews import written
 from rdd.meta.names import TEMPLATE_KEY, TEMPLATE_LABEL
@@ -32,6 +35,27 @@ def template_entry_problems(configmap: Any, *, what: str, vm_arch: str | None) -
     if problems:
         return [f"{what} has an invalid template: {'; '.join(problems)}"]
     return []
+
+
+async def lima_template_problems(configmap: Any, *, what: str, lookup: Lookup) -> list[str]:
+    """What the installed Lima says about a template our own checks accepted
+    (through `lookup.lima_problems`). Asked only then: a template we already
+    refuse gets one message per problem, and no limactl call."""
+    problems = await lookup.lima_problems(configmap.data[TEMPLATE_KEY])
+    if problems:
+        return [f"{what} has an invalid template (limactl validate): {'; '.join(problems)}"]
+    return []
+
+
+async def configmap_review_problems(review: Review, lookup: Lookup) -> list[str]:
+    """`configmap_problems`, then Lima's own verdict on a new or changed template."""
+    found = configmap_problems(review)
+    if found or review.operation == "DELETE" or review.subresource:
+        return found
+    new = written(review)
+    if not is_template_configmap(new) or not _template_changed(new, review.old):
+        return []
+    return await lima_template_problems(new, what=f'ConfigMap "{new.metadata.name}"', lookup=lookup)
 
 
 def configmap_problems(review: Review) -> list[str]:

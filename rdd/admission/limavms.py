@@ -1,7 +1,8 @@
 """Admission rules for the LimaVM: created with the cleanup finalizer and a
 templateRef that names an existing template ConfigMap with an image for the
-VM's arch; the templateRef never changes; names are unique across namespaces
-and usable as Lima instance names; owned ones are deleted only by their owner.
+VM's arch, which the installed Lima accepts too; the templateRef never
+changes; names are unique across namespaces and usable as Lima instance
+names; owned ones are deleted only by their owner.
 
 Called by the dispatcher in `rdd.admission.webhooks`.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rdd.admission.configmaps import template_entry_problems
+from rdd.admission.configmaps import lima_template_problems, template_entry_problems
 from rdd.admission.lookup import Lookup
 from rdd.admission.ownership import owned_delete_problems
 from rdd.admission.reviews import written
@@ -68,7 +69,11 @@ async def limavm_problems(review: Review, lookup: Lookup) -> list[str]:
         ]
     ref = vm.spec.template_ref
     configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
-    return template_ref_problems(ref, configmap, vm_arch=vm.status.arch or lookup.host_arch)
+    found = template_ref_problems(ref, configmap, vm_arch=vm.status.arch or lookup.host_arch)
+    if found:
+        return found
+    lima = await lima_template_problems(configmap, what=_show_configmap(ref), lookup=lookup)
+    return [f"spec.templateRef: {problem}" for problem in lima]
 
 
 def spec_problems(review: Review) -> list[str]:
@@ -105,11 +110,15 @@ def instance_name_problems(name: str) -> list[str]:
 def template_ref_problems(ref: Any, configmap: Any | None, *, vm_arch: str) -> list[str]:
     """Why the ConfigMap a new LimaVM names cannot build it (`configmap` is
     what the lookup found, None when absent). Pure."""
-    what = f'ConfigMap "{ref.name}" in namespace "{ref.namespace}"'
+    what = _show_configmap(ref)
     if configmap is None:
         return [f"spec.templateRef: {what} not found"]
     problems = template_entry_problems(configmap, what=what, vm_arch=vm_arch)
     return [f"spec.templateRef: {problem}" for problem in problems]
+
+
+def _show_configmap(ref: Any) -> str:
+    return f'ConfigMap "{ref.name}" in namespace "{ref.namespace}"'
 
 
 def _show_ref(ref: Any) -> str:

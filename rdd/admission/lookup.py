@@ -11,7 +11,7 @@ from rdd.kinds import Kind
 
 
 class Lookup(Protocol):
-    """Read-only access to stored objects and facts about the host."""
+    """Read-only access to stored objects and facts about the host (its arch, its Lima)."""
 
     @property
     def host_arch(self) -> str:
@@ -25,4 +25,10 @@ class Lookup(Protocol):
     async def claimed_namespace(self, kind: Kind, name: str) -> str | None:
         """The namespace holding `name` for a kind whose names are unique
         across namespaces (LimaVM), or None when the name is free."""
+        ...
+
+    async def lima_problems(self, template: str) -> list[str]:
+        """What the installed Lima says is wrong with a template (`limactl
+        validate`), one item per error; empty when it accepts it or when there
+        is no limactl to ask."""
         ...

@@ -53,7 +53,7 @@ def _pure(
 _RULES: dict[str, _Rules] = {
     APP.kind: _Rules(apps.defaulted_app, _pure(apps.app_problems)),
     LIMAVM.kind: _Rules(limavms.defaulted_limavm, limavms.limavm_problems),
-    CONFIGMAP.kind: _Rules(lambda review: review.obj, _pure(configmaps.configmap_problems)),
+    CONFIGMAP.kind: _Rules(lambda review: review.obj, configmaps.configmap_review_problems),
 }
 
 

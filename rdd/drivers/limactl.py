@@ -1,13 +1,15 @@
 """limactl's outputs and files, read without I/O: the lima driver's pure half.
 
 Called by rdd.drivers.lima: what a limactl call returned, `list --json`
-parsing, and the decision from Lima's listing to our instance state.
+parsing, and the decision from Lima's listing to our instance state; and by
+rdd.drivers.validating: what `limactl validate` said about a template.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,3 +100,41 @@ def logrus_json_msg(line: str) -> str:
         if isinstance(entry, dict) and "msg" in entry:
             return str(entry["msg"])
     return line
+
+
+#: What `limactl validate` puts before its errors about a file ("load" up to v1.0).
+_VALIDATE_PREFIX = re.compile(
+    r'^failed to (?:validate|load) YAML file (?:"(?:[^"\\]|\\.)*"|`[^`]*`): '
+)
+
+
+@dataclass(frozen=True)
+class ValidateVerdict:
+    """What one `limactl [template] validate FILE` call said."""
+
+    #: Lima's complaints about the template, one per error; empty when it accepted it.
+    problems: tuple[str, ...] = ()
+    #: This limactl has no such command (`template validate` is v1.1+).
+    unsupported: bool = False
+    #: Why limactl could not judge the template at all (run as root, crashed, ...).
+    failure: str = ""
+
+
+def parse_validate_result(result: Result, path: str) -> ValidateVerdict:
+    """The verdict of `limactl [template] validate PATH` from its exit code and
+    `level=fatal msg="..."` line. Pure.
+
+    Lima joins several errors with newlines after `failed to validate YAML file
+    "PATH": `; each becomes one problem, with PATH itself left out."""
+    if result.code == 0:
+        return ValidateVerdict()
+    message = result.error
+    if message.startswith("unknown command"):
+        return ValidateVerdict(unsupported=True)
+    body = _VALIDATE_PREFIX.sub("", message, count=1)
+    if body == message and path not in message and not message.startswith("failed to unmarshal"):
+        return ValidateVerdict(failure=message)
+    body = body.replace(path, Path(path).name)
+    return ValidateVerdict(
+        problems=tuple(line.strip() for line in body.split("\n") if line.strip())
+    )

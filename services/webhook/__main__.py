@@ -7,6 +7,7 @@ import os
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch
+from rdd.drivers.validating import LimactlValidator
 from rdd.server.process import ServiceProcess, configure_logging, parse_args, run_main
 from rdd.store.etcd import EtcdStore
 from services.webhook.servicer import AdmissionServicer, StoreLookup
@@ -18,7 +19,8 @@ async def main() -> None:
     store = await EtcdStore.connect(
         settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
     )
-    servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ)))
+    validator = LimactlValidator(lima_home=settings.lima_home)
+    servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ), validator))
     process = ServiceProcess("webhook", listen=args.listen, address_file=args.address_file)
     process.add_service(
         lambda server: admission_pb2_grpc.add_AdmissionServiceServicer_to_server(servicer, server),

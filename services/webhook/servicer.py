@@ -11,6 +11,7 @@ import grpc
 
 from rdd import admission
 from rdd.api.admission.v1 import admission_pb2
+from rdd.drivers.validating import LimactlValidator
 from rdd.errors import ApiError, ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
@@ -23,16 +24,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StoreLookup:
-    """What admission may read: backed by etcd reads (the webhook never writes)."""
+    """What admission may read: backed by etcd reads (the webhook never
+    writes), and by limactl for what the installed Lima accepts."""
 
     store: EtcdStore
     host_arch: str
+    limactl: LimactlValidator
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Any | None:
         return await self.store.get(kind, namespace, name)
 
     async def claimed_namespace(self, kind: Kind, name: str) -> str | None:
         return await self.store.claimed_namespace(kind, name)
+
+    async def lima_problems(self, template: str) -> list[str]:
+        return await self.limactl.problems(template)
 
 
 def _kind_named(name: str) -> Kind:

@@ -34,6 +34,9 @@ class DictLookup:
 
     objects: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     host_arch: str = "x86_64"
+    #: What "limactl validate" says of every template; the templates it was asked about.
+    lima_says: list[str] = field(default_factory=list)
+    lima_asked: list[str] = field(default_factory=list)
 
     def add(self, kind: Kind, obj: Any) -> None:
         self.objects[(kind.kind, obj.metadata.namespace, obj.metadata.name)] = obj
@@ -46,6 +49,10 @@ class DictLookup:
             if kind_name == kind.kind and stored == name:
                 return namespace
         return None
+
+    async def lima_problems(self, template: str) -> list[str]:
+        self.lima_asked.append(template)
+        return list(self.lima_says)
 
 
 def make_app(name: str = "app", namespace: str = "default", **meta: Any) -> app_pb2.App:
@@ -500,3 +507,68 @@ async def test_template_label_stays_while_controlled(keep_owner: bool) -> None:
         f'metadata.labels: cannot remove {TEMPLATE_LABEL}="true" from ConfigMap '
         '"rd-template" while it is controlled by LimaVM "rd"'
     )
+
+
+# --- what the installed Lima says (limactl validate, through the Lookup) -------
+
+LIMA_SAYS = ["field `ssh.localPort` must not be 22", "field `cpus` must be set"]
+
+
+async def test_template_configmap_lima_rejects_is_refused_with_limas_message() -> None:
+    lookup = DictLookup(lima_says=LIMA_SAYS)
+    written = make_cm("rd-template", template_label=True)
+    message = await denial(create(CONFIGMAP, written), lookup)
+    assert message == (
+        'ConfigMap "rd-template" has an invalid template (limactl validate): '
+        "field `ssh.localPort` must not be 22; field `cpus` must be set"
+    )
+    assert lookup.lima_asked == [TWO_ARCH_TEMPLATE]
+
+
+async def test_limavm_whose_template_lima_rejects_is_refused_with_limas_message() -> None:
+    lookup = lookup_with_template(lima_says=LIMA_SAYS[:1])
+    message = await denial(create(LIMAVM, make_vm()), lookup)
+    assert message == (
+        'spec.templateRef: ConfigMap "rd" in namespace "default" has an invalid template '
+        "(limactl validate): field `ssh.localPort` must not be 22"
+    )
+
+
+@pytest.mark.parametrize(
+    "review",
+    [
+        # Our own checks refuse it first: one message per problem, no limactl call.
+        create(CONFIGMAP, make_cm(data={"template": "cpus: 2"}, template_label=True)),
+        create(LIMAVM, make_vm(ref="missing")),
+    ],
+)
+async def test_lima_is_not_asked_about_a_template_we_refuse(review: Review) -> None:
+    lookup = lookup_with_template(lima_says=LIMA_SAYS)
+    assert "(limactl validate)" not in await denial(review, lookup)
+    assert lookup.lima_asked == []
+
+
+@pytest.mark.parametrize(
+    "review",
+    [
+        create(CONFIGMAP, make_cm(data={"template": "not: [valid"})),  # unlabelled
+        update(
+            CONFIGMAP,
+            make_cm(template_label=True),
+            make_cm(template_label=True, finalizers=["x"]),
+        ),  # template unchanged
+        update(LIMAVM, make_vm(generation=2), make_vm()),  # only a LimaVM create checks it
+        delete(CONFIGMAP, make_cm(template_label=True)),
+    ],
+)
+async def test_lima_is_asked_only_about_new_or_changed_templates(review: Review) -> None:
+    lookup = lookup_with_template(lima_says=LIMA_SAYS)
+    await admitted(review, lookup)
+    assert lookup.lima_asked == []
+
+
+async def test_templates_lima_accepts_are_admitted() -> None:
+    lookup = lookup_with_template()
+    await admitted(create(LIMAVM, make_vm()), lookup)
+    await admitted(create(CONFIGMAP, make_cm("rd-template", template_label=True)), lookup)
+    assert lookup.lima_asked == [TWO_ARCH_TEMPLATE, TWO_ARCH_TEMPLATE]

@@ -1,0 +1,127 @@
+"""Asking the installed Lima whether it accepts a template: `limactl template
+validate` (Lima v1.1+), else `limactl validate`, on a temporary file.
+
+Called by the admission service for a template rdd's own checks accepted, so
+a template we admit is one Lima takes too. Asynchronous and bounded: limactl
+runs as an asyncio subprocess with LIMA_HOME=<lima_home> and a timeout. With
+no limactl on PATH, or one that cannot judge (run as root, hung), it answers
+"no problems" and admission goes on with rdd's own checks (said in the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from rdd.drivers.limactl import Result, ValidateVerdict, parse_validate_result
+
+log = logging.getLogger(__name__)
+
+#: Well inside the deadline of the admission RPC that waits for it.
+VALIDATE_TIMEOUT_SECONDS = 5.0
+#: The command forms to try, newest first.
+FORMS: tuple[tuple[str, ...], ...] = (("template", "validate"), ("validate",))
+#: The file's base name must be a valid instance name (limactl derives one from it).
+FILE_NAME = "template.yaml"
+
+
+class LimactlValidator:
+    """`problems(template)`: what limactl says is wrong with a template."""
+
+    def __init__(
+        self,
+        *,
+        lima_home: Path,
+        timeout: float = VALIDATE_TIMEOUT_SECONDS,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._lima_home = lima_home
+        self._timeout = timeout
+        self._base_env = env
+        self._forms = FORMS
+        self._said: set[str] = set()
+
+    async def problems(self, template: str) -> list[str]:
+        """Lima's complaints about `template`, one per error; empty when it
+        accepts it, or when there is no limactl that can say."""
+        env = dict(os.environ if self._base_env is None else self._base_env)
+        limactl = shutil.which("limactl", path=env.get("PATH"))
+        if limactl is None:
+            self._say_once("no limactl on PATH: templates get rdd's own checks only")
+            return []
+        env["LIMA_HOME"] = str(self._lima_home)
+        with tempfile.TemporaryDirectory(prefix="rdd-validate-") as tmp:
+            path = Path(tmp) / FILE_NAME
+            path.write_text(template)
+            for form in self._forms:
+                verdict = await self._ask(limactl, [*form, "--tty=false", str(path)], env)
+                if verdict is None:
+                    return []
+                if verdict.unsupported:
+                    continue
+                self._forms = (form,)
+                if verdict.failure:
+                    self._say_once(f"limactl cannot validate templates: {verdict.failure}")
+                    return []
+                return list(verdict.problems)
+        self._say_once("limactl has neither `template validate` nor `validate`")
+        return []
+
+    async def _ask(
+        self, limactl: str, args: Sequence[str], env: dict[str, str]
+    ) -> ValidateVerdict | None:
+        """One limactl call; None when it had to be given up on (timeout, cannot run)."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                limactl,
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+        except OSError as err:
+            self._say_once(f"cannot run {limactl}: {err}")
+            return None
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), self._timeout)
+        except TimeoutError:
+            log.warning(
+                "event=limactl_validate_timeout args=%r timeout=%s", " ".join(args), self._timeout
+            )
+            await _kill(proc)
+            return None
+        except BaseException:
+            await _kill(proc)
+            raise
+        result = Result(
+            proc.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+        )
+        verdict = parse_validate_result(result, args[-1])
+        log.info(
+            "event=limactl_validate args=%r code=%s problems=%d",
+            " ".join(args[:-1]),
+            result.code,
+            len(verdict.problems),
+        )
+        return verdict
+
+    def _say_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            log.warning("event=limactl_validate_unavailable reason=%r", message)
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(proc.wait(), 5)
