@@ -43,7 +43,7 @@ test: setup compose-check lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 test-real-lima: setup
-	RDD_TEST_REAL_LIMA=1 $(PY) -m pytest -q -p no:cacheprovider tests/lima
+	RDD_TEST_REAL_LIMA=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests/lima
 
 bench: setup
 	$(PY) -m tests.bench
