@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import rdd
+from rdd import procs
 from rdd.drivers import events, watching
 from rdd.drivers.base import (
     ABSENT,
@@ -193,7 +194,7 @@ class SimDriver:
         pid = parse_pid(text)
         if pid is None:
             raise DriverError(f"{pidfile} does not hold a pid: {text[:40]!r}")
-        if watching.is_alive(pid) and is_sim_agent(watching.cmdline(pid), pidfile):
+        if procs.is_alive(pid) and is_sim_agent(procs.cmdline(pid), pidfile):
             return pid
         log.info("event=stale_pidfile_removed name=%s pid=%s", name, pid)
         self._remove_runtime_files(name)
@@ -292,7 +293,7 @@ class SimDriver:
             return
         pidfile = self._dir(name) / HA_PID
         await watching.wait_pid_exit(
-            agent.pid, is_ours=lambda: is_sim_agent(watching.cmdline(agent.pid), pidfile)
+            agent.pid, is_ours=lambda: is_sim_agent(procs.cmdline(agent.pid), pidfile)
         )
 
     def _crash_message(self, name: str, code: int) -> str:

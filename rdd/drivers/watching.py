@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rdd.drivers import events
+from rdd.procs import is_alive
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +43,6 @@ _IN_ALL = (
     | _IN_DELETE
     | _IN_DELETE_SELF
 )
-
-
-def is_alive(pid: int) -> bool:
-    """Whether `pid` names a process that has not exited (zombies count as exited)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    # The state letter follows the command name, which is in parentheses.
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-def cmdline(pid: int) -> list[str] | None:
-    """A process's argv from /proc, or None where it cannot be read."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 async def wait_pid_exit(pid: int, *, is_ours: Callable[[], bool] | None = None) -> None:

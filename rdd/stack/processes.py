@@ -15,39 +15,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-
-def is_alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _state(pid) != "Z"
-
-
-def _state(pid: int) -> str:
-    """Linux process state letter, "" where /proc is not available."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # The command name (in parentheses) may hold spaces: the state follows the last ')'.
-    return stat.rpartition(")")[2].split()[0] if ")" in stat else ""
+from rdd.procs import cmdline, is_alive
 
 
 def command_line(pid: int) -> str | None:
-    """The process's argv joined by spaces; None where /proc is not available."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
+    """The process's argv joined by spaces: "" for a process that is gone,
+    None where /proc is not available."""
+    argv = cmdline(pid)
+    if argv is None:
         return "" if Path("/proc/self/cmdline").exists() else None
-    except OSError:
-        return None
-    return raw.replace(b"\0", b" ").decode(errors="replace")
+    return " ".join(argv)
 
 
 def is_ours(pid: int | None, markers: Sequence[str]) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rdd.drivers import watching
+from rdd import procs
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.sim import SimDriver
 from tests.helpers import eventually
@@ -75,8 +75,8 @@ def processes_mentioning(text: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        argv = watching.cmdline(int(entry.name))
-        if argv and any(text in arg for arg in argv) and watching.is_alive(int(entry.name)):
+        argv = procs.cmdline(int(entry.name))
+        if argv and any(text in arg for arg in argv) and procs.is_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rdd import procs
 from rdd.drivers import events, host_arch, make_driver, normalize_arch, select_driver, watching
 from rdd.drivers.base import BROKEN, RUNNING, STARTING, STOPPED, DriverError, is_partial
 from rdd.drivers.limactl import (
@@ -225,11 +226,11 @@ def test_is_alive_treats_zombies_as_dead() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
-        assert not watching.is_alive(child.pid)
+        assert not procs.is_alive(child.pid)
     finally:
         child.wait()
-    assert watching.is_alive(os.getpid())
-    assert not watching.is_alive(0)
+    assert procs.is_alive(os.getpid())
+    assert not procs.is_alive(0)
 
 
 async def test_wait_pid_exit_falls_back_to_polling(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rdd.drivers import watching
+from rdd import procs
 from rdd.errors import NotFoundError
 from tests.contract.stack import Api, Stack
 from tests.helpers import eventually
@@ -151,13 +151,13 @@ def lima_processes(lima_home: Path) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        argv = watching.cmdline(int(entry.name)) or []
+        argv = procs.cmdline(int(entry.name)) or []
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             environ = []
         ours = any(home in arg for arg in argv) or marker in environ
-        if ours and watching.is_alive(int(entry.name)):
+        if ours and procs.is_alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 

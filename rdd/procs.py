@@ -1,0 +1,42 @@
+"""Facts about a process by pid, read from the OS (/proc on Linux).
+
+Shared by the VM drivers (host agents) and the stack supervisor (services,
+etcd): both must tell a live process from a zombie or a reused pid."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def is_alive(pid: int) -> bool:
+    """Whether `pid` names a process that has not exited (zombies count as exited)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return process_state(pid) != "Z"
+
+
+def process_state(pid: int) -> str:
+    """Linux process state letter, "" where /proc cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (in parentheses) may hold spaces: the state follows the last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return fields[0] if ")" in stat and fields else ""
+
+
+def cmdline(pid: int) -> list[str] | None:
+    """A process's argv from /proc, or None where it cannot be read."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
