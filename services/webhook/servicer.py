@@ -69,48 +69,44 @@ class AdmissionServicer:
     async def Mutate(
         self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
-        try:
-            review = _review(request)
-            webhook = admission.webhook_name(review.kind, "mutate")
-            mutated = await admission.mutate(review, self._lookup)
-        except ForbiddenError as denied:
-            return admission_pb2.AdmissionResponse(
-                allowed=False,
-                webhook=admission.webhook_name(_kind_named(request.kind), "mutate"),
-                message=denied.message,
-            )
-        except ApiError as error:
-            await context.abort(code_for(error), error.message)
-            raise
-        patched = ""
-        if mutated is not None and review.obj is not None and mutated != review.obj:
-            patched = to_json(mutated)
-        return admission_pb2.AdmissionResponse(
-            allowed=True, webhook=webhook, patched_object=patched
-        )
-
-    async def Review(
-        self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
-    ) -> admission_pb2.AdmissionResponse:
-        mutated = await self.Mutate(request, context)
-        if not mutated.allowed:
-            return mutated
-        if mutated.patched_object:
-            request.object = mutated.patched_object
-        validated = await self.Validate(request, context)
-        validated.patched_object = mutated.patched_object
-        return validated
+        return await self._decide("mutate", request, context)
 
     async def Validate(
         self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
+        return await self._decide("validate", request, context)
+
+    async def Review(
+        self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
+    ) -> admission_pb2.AdmissionResponse:
+        mutated = await self._decide("mutate", request, context)
+        if not mutated.allowed:
+            return mutated
+        if mutated.patched_object:
+            request.object = mutated.patched_object
+        validated = await self._decide("validate", request, context)
+        validated.patched_object = mutated.patched_object
+        return validated
+
+    async def _decide(
+        self, phase: str, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
+    ) -> admission_pb2.AdmissionResponse:
+        """One phase's verdict; a denial is an answer, a malformed review an error."""
         try:
             review = _review(request)
-            webhook = admission.webhook_name(review.kind, "validate")
-            await admission.validate(review, self._lookup)
+        except ApiError as error:
+            await context.abort(code_for(error), error.message)
+            raise
+        webhook = admission.webhook_name(review.kind, phase)
+        try:
+            if phase == "validate":
+                await admission.validate(review, self._lookup)
+                return admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
+            mutated = await admission.mutate(review, self._lookup)
         except ForbiddenError as denied:
             log.info(
-                "event=denied kind=%s name=%s/%s operation=%s message=%r",
+                "event=denied webhook=%s kind=%s name=%s/%s operation=%s message=%r",
+                webhook,
                 request.kind,
                 request.namespace,
                 request.name,
@@ -118,11 +114,12 @@ class AdmissionServicer:
                 denied.message,
             )
             return admission_pb2.AdmissionResponse(
-                allowed=False,
-                webhook=admission.webhook_name(_kind_named(request.kind), "validate"),
-                message=denied.message,
+                allowed=False, webhook=webhook, message=denied.message
             )
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        return admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
+        changed = mutated is not None and review.obj is not None and mutated != review.obj
+        return admission_pb2.AdmissionResponse(
+            allowed=True, webhook=webhook, patched_object=to_json(mutated) if changed else ""
+        )
