@@ -116,3 +116,14 @@ class Informer:
                 handler(old, new)
             except Exception:
                 log.exception("event=handler_failed kind=%s", self.kind.kind)
+
+
+def cache_of(*informers: Informer) -> Callable[[Kind, str, str], Any | None]:
+    """A registry's read cache backed by these informers (one per kind)."""
+    by_kind = {informer.kind.kind: informer for informer in informers}
+
+    def lookup(kind: Kind, namespace: str, name: str) -> Any | None:
+        informer = by_kind.get(kind.kind)
+        return informer.get(namespace, name) if informer is not None else None
+
+    return lookup

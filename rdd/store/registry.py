@@ -40,6 +40,8 @@ class Review:
 Admit = Callable[[Review], Awaitable[Any]]
 #: Objects created in the same transaction as a new parent (e.g. a LimaVM's template).
 Companions = Callable[[Any], Awaitable[list[tuple[Kind, Any]]]]
+#: A watch-fed cache (an informer) of the objects this registry writes, if any.
+Cache = Callable[[Kind, str, str], Any | None]
 
 
 async def _admit_nothing(review: Review) -> Any:
@@ -49,9 +51,12 @@ async def _admit_nothing(review: Review) -> Any:
 class Registry:
     """create / get / list / update / update_status / delete / watch for any kind."""
 
-    def __init__(self, store: EtcdStore, admit: Admit | None = None) -> None:
+    def __init__(
+        self, store: EtcdStore, admit: Admit | None = None, cache: Cache | None = None
+    ) -> None:
         self.store = store
         self._admit = admit or _admit_nothing
+        self._cache = cache
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Any:
         obj = await self.store.get(kind, namespace, name)
@@ -187,8 +192,12 @@ class Registry:
         dry_run: bool,
     ) -> Any:
         wanted_version = meta.resource_version
+        cached = self._cached(kind, meta)
         for _ in range(_UNCONDITIONAL_RETRIES):
-            old = await self.get(kind, meta.namespace, meta.name)
+            # The cache saves a read when it is current; the commit is a
+            # compare-and-swap either way, and a stale guess is re-read.
+            old = cached or await self.get(kind, meta.namespace, meta.name)
+            guessed, cached = cached is not None, None
             if wanted_version and old.metadata.resource_version != wanted_version:
                 raise ConflictError(conflict_message(kind, meta.name))
             new = await change(old)
@@ -198,11 +207,22 @@ class Registry:
             try:
                 written = (await self.store.commit([Write(kind, old, target)]))[0]
             except ConflictError:
-                if wanted_version:
+                if wanted_version and not guessed:
                     raise
                 continue
             return written if written is not None else new
         raise ConflictError(conflict_message(kind, meta.name))
+
+    def _cached(self, kind: Kind, meta: Any) -> Any | None:
+        """The cached object, only when it is exactly the version the caller
+        names: admission then judges what the caller saw, and the commit's
+        compare-and-swap proves it current. Otherwise read etcd."""
+        if self._cache is None or not meta.resource_version:
+            return None
+        cached = self._cache(kind, meta.namespace, meta.name)
+        if cached is None or cached.metadata.resource_version != meta.resource_version:
+            return None
+        return cached
 
 
 @dataclass

@@ -7,7 +7,7 @@ from rdd.clients import ResourceClient
 from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.runtime.events import EventRecorder
-from rdd.runtime.informer import Informer
+from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
     ServiceProcess,
@@ -31,11 +31,12 @@ async def main() -> None:
     )
     webhook = insecure_channel(settings.webhook_address)
     limavm_channel = insecure_channel(settings.limavm_address)
-    registry = Registry(store, admit=AdmissionClient(webhook).admit)
+    apps = Informer(store, APP)
+    registry = Registry(store, admit=AdmissionClient(webhook).admit, cache=cache_of(apps))
     controller = AppController(
         AppContext(
             registry=registry,
-            apps=Informer(store, APP),
+            apps=apps,
             limavms=Informer(store, LIMAVM),
             configmaps=Informer(store, CONFIGMAP),
             limavm_client=ResourceClient(LIMAVM, limavm_channel, timeout=settings.rpc_timeout),
@@ -46,12 +47,12 @@ async def main() -> None:
             default_template=DEFAULT_TEMPLATE,
         )
     )
-    apps = ResourceServicer(
+    servicer = ResourceServicer(
         APP, registry, list_message=app_pb2.AppList, watch_event_message=app_pb2.AppWatchEvent
     )
     process = ServiceProcess("app", listen=args.listen, address_file=args.address_file)
     process.add_service(
-        lambda s: app_pb2_grpc.add_AppServiceServicer_to_server(apps, s),
+        lambda s: app_pb2_grpc.add_AppServiceServicer_to_server(servicer, s),
         app_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
     )
     process.add_component(controller)

@@ -12,7 +12,7 @@ from rdd.config import Settings
 from rdd.drivers import host_arch, make_driver, select_driver
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
 from rdd.runtime.events import EventRecorder
-from rdd.runtime.informer import Informer
+from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
     ServiceProcess,
@@ -43,7 +43,12 @@ async def main() -> None:
         settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
     )
     webhook = insecure_channel(settings.webhook_address)
-    registry = Registry(store, admit=AdmissionClient(webhook).admit)
+    vm_informer, configmap_informer = Informer(store, LIMAVM), Informer(store, CONFIGMAP)
+    registry = Registry(
+        store,
+        admit=AdmissionClient(webhook).admit,
+        cache=cache_of(vm_informer, configmap_informer),
+    )
 
     driver_name, reason = select_driver(os.environ)
     log.info("event=driver_selected driver=%s reason=%r", driver_name, reason)
@@ -55,8 +60,8 @@ async def main() -> None:
 
     context = LimaVMContext(
         registry=registry,
-        vms=Informer(store, LIMAVM),
-        configmaps=Informer(store, CONFIGMAP),
+        vms=vm_informer,
+        configmaps=configmap_informer,
         driver=make_driver(driver_name, settings.lima_home, notify),
         recorder=EventRecorder(store, component="limavm-controller"),
         lima_home=settings.lima_home,
