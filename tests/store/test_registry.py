@@ -184,3 +184,30 @@ async def test_missing_required_field_is_invalid(registry: Registry):
     with pytest.raises(InvalidError, match=r"spec\.templateRef\.name: Required value"):
         await registry.create(LIMAVM, vm)
     assert await registry.store.get(LIMAVM, "default", "no-template") is None
+
+
+async def test_a_cached_guess_is_only_used_for_the_named_version_and_cas_catches_staleness(
+    store: EtcdStore,
+):
+    plain = Registry(store)
+    first = await plain.create(CONFIGMAP, configmap("cached", x="1"))
+    cache = {("default", "cached"): first}
+    cached = Registry(store, cache=lambda kind, ns, name: cache.get((ns, name)))
+
+    # Someone else writes; the cache still holds `first`.
+    second = await plain.update(CONFIGMAP, configmap("cached", x="2"))
+    stale = configmap("cached", x="3")
+    stale.metadata.resource_version = first.metadata.resource_version
+    with pytest.raises(ConflictError):
+        await cached.update(CONFIGMAP, stale)
+
+    # Naming the current version works even though the cache is behind.
+    current = configmap("cached", x="4")
+    current.metadata.resource_version = second.metadata.resource_version
+    written = await cached.update(CONFIGMAP, current)
+    assert written.data["x"] == "4"
+
+    # An unconditional write never trusts the cache.
+    unconditional = await cached.update(CONFIGMAP, configmap("cached", x="5"))
+    assert unconditional.data["x"] == "5"
+    assert (await plain.get(CONFIGMAP, "default", "cached")).data["x"] == "5"
