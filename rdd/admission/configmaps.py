@@ -15,6 +15,7 @@ from typing import Any
 from rdd.admission.lookup import Lookup
 from rdd.admission.ownership import owned_delete_problems
 from rdd.admission.reviews import written
+from rdd.kinds import LIMAVM
 from rdd.meta.names import TEMPLATE_KEY, TEMPLATE_LABEL
 from rdd.meta.owners import controller_ref
 from rdd.store.registry import Review
@@ -55,7 +56,25 @@ async def configmap_review_problems(review: Review, lookup: Lookup) -> list[str]
     new = written(review)
     if not is_template_configmap(new) or not _template_changed(new, review.old):
         return []
-    return await lima_template_problems(new, what=f'ConfigMap "{new.metadata.name}"', lookup=lookup)
+    what = f'ConfigMap "{new.metadata.name}"'
+    arch = await _controlling_vm_arch(new, lookup)
+    if arch is not None:
+        found = template_entry_problems(new, what=what, vm_arch=arch)
+        if found:
+            return found
+    return await lima_template_problems(new, what=what, lookup=lookup)
+
+
+async def _controlling_vm_arch(configmap: Any, lookup: Lookup) -> str | None:
+    """The arch of the LimaVM this template ConfigMap serves (its status.arch,
+    else the host's): an edited template must keep an image for it."""
+    owner = controller_ref(configmap)
+    if owner is None or owner.kind != LIMAVM.kind:
+        return None
+    vm = await lookup.get(LIMAVM, configmap.metadata.namespace, owner.name)
+    if vm is None or vm.metadata.uid != owner.uid:
+        return lookup.host_arch
+    return str(vm.status.arch or lookup.host_arch)
 
 
 def configmap_problems(review: Review) -> list[str]:

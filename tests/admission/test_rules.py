@@ -572,3 +572,31 @@ async def test_templates_lima_accepts_are_admitted() -> None:
     await admitted(create(LIMAVM, make_vm()), lookup)
     await admitted(create(CONFIGMAP, make_cm("rd-template", template_label=True)), lookup)
     assert lookup.lima_asked == [TWO_ARCH_TEMPLATE, TWO_ARCH_TEMPLATE]
+
+
+@pytest.mark.parametrize(
+    ("vm_arch", "host_arch", "denied"),
+    [
+        ("aarch64", "x86_64", True),  # the VM was built for aarch64
+        ("", "aarch64", True),  # not built yet: the host's arch
+        ("x86_64", "aarch64", False),
+    ],
+)
+async def test_edited_template_must_keep_an_image_for_its_vms_arch(
+    vm_arch: str, host_arch: str, denied: bool
+) -> None:
+    lookup = DictLookup(host_arch=host_arch)
+    vm = make_vm("rd", arch=vm_arch, uid="uid-1")
+    lookup.add(LIMAVM, vm)
+    old = make_cm("rd-template", template_label=True, controller="LimaVM")
+    edited = make_cm(
+        "rd-template",
+        data={"template": X86_ONLY_TEMPLATE},
+        template_label=True,
+        controller="LimaVM",
+    )
+    review = update(CONFIGMAP, edited, old)
+    if denied:
+        assert "no image for arch" in await denial(review, lookup)
+    else:
+        await admitted(review, lookup)
