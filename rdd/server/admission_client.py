@@ -38,9 +38,11 @@ class AdmissionClient:
             )
         except grpc.aio.AioRpcError as exc:
             error = error_from_rpc(exc, what="the admission service")
-            raise UnavailableError(
-                f"admission is unavailable, nothing was written: {error.message}"
-            ) from None
+            if isinstance(error, UnavailableError):
+                raise UnavailableError(
+                    f"admission is unavailable, nothing was written: {error.message}"
+                ) from None
+            raise error from None  # e.g. a review too large: Invalid, not Unavailable
         if not response.allowed:
             raise ForbiddenError(
                 f'admission webhook "{response.webhook}" denied the request: {response.message}'

@@ -28,23 +28,26 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 1024 * 1024
 GRACE_SECONDS = 5.0
 
+#: An admission review carries an object and the stored one, as JSON (which
+#: can be twice the size of the object): the webhook takes this much.
+MAX_REVIEW_BYTES = 8 * MAX_MESSAGE_BYTES
+
 SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", 4 * MAX_MESSAGE_BYTES),
     ("grpc.so_reuseport", 0),
 ]
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 4 * MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.enable_http_proxy", 0),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 
-def insecure_channel(address: str) -> grpc.aio.Channel:
+def insecure_channel(address: str, *, max_send_bytes: int = MAX_MESSAGE_BYTES) -> grpc.aio.Channel:
     """Channel to another of our services, with our limits."""
-    return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    options = [*CHANNEL_OPTIONS, ("grpc.max_send_message_length", max_send_bytes)]
+    return grpc.aio.insecure_channel(address, options=options)
 
 
 class Component(Protocol):
@@ -61,8 +64,16 @@ Registrar = Callable[[grpc.aio.Server], None]
 
 
 class ServiceProcess:
-    def __init__(self, name: str, *, listen: str, address_file: Path | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        listen: str,
+        address_file: Path | None,
+        max_receive_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self.name = name
+        self._max_receive_bytes = max_receive_bytes
         self._listen = listen
         self._address_file = address_file
         self._registrars: list[Registrar] = []
@@ -77,7 +88,9 @@ class ServiceProcess:
         self._components.append(component)
 
     async def run(self) -> None:
-        server = grpc.aio.server(options=SERVER_OPTIONS)
+        server = grpc.aio.server(
+            options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)]
+        )
         for registrar in self._registrars:
             registrar(server)
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
+    MAX_REVIEW_BYTES,
     ServiceProcess,
     configure_logging,
     insecure_channel,
@@ -29,7 +30,7 @@ async def main() -> None:
     store = await EtcdStore.connect(
         settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
     )
-    webhook = insecure_channel(settings.webhook_address)
+    webhook = insecure_channel(settings.webhook_address, max_send_bytes=MAX_REVIEW_BYTES)
     limavm_channel = insecure_channel(settings.limavm_address)
     apps = Informer(store, APP)
     registry = Registry(store, admit=AdmissionClient(webhook).admit, cache=cache_of(apps))

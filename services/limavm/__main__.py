@@ -15,6 +15,7 @@ from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
+    MAX_REVIEW_BYTES,
     ServiceProcess,
     configure_logging,
     insecure_channel,
@@ -42,7 +43,7 @@ async def main() -> None:
     store = await EtcdStore.connect(
         settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
     )
-    webhook = insecure_channel(settings.webhook_address)
+    webhook = insecure_channel(settings.webhook_address, max_send_bytes=MAX_REVIEW_BYTES)
     vm_informer, configmap_informer = Informer(store, LIMAVM), Informer(store, CONFIGMAP)
     registry = Registry(
         store,

@@ -8,7 +8,13 @@ from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch
 from rdd.drivers.validating import LimactlValidator
-from rdd.server.process import ServiceProcess, configure_logging, parse_args, run_main
+from rdd.server.process import (
+    MAX_REVIEW_BYTES,
+    ServiceProcess,
+    configure_logging,
+    parse_args,
+    run_main,
+)
 from rdd.store.etcd import EtcdStore
 from services.webhook.servicer import AdmissionServicer, StoreLookup
 
@@ -21,7 +27,12 @@ async def main() -> None:
     )
     validator = LimactlValidator(lima_home=settings.lima_home)
     servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ), validator))
-    process = ServiceProcess("webhook", listen=args.listen, address_file=args.address_file)
+    process = ServiceProcess(
+        "webhook",
+        listen=args.listen,
+        address_file=args.address_file,
+        max_receive_bytes=MAX_REVIEW_BYTES,
+    )
     process.add_service(
         lambda server: admission_pb2_grpc.add_AdmissionServiceServicer_to_server(servicer, server),
         admission_pb2.DESCRIPTOR.services_by_name["AdmissionService"].full_name,

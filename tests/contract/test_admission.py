@@ -23,6 +23,7 @@ from rdd.server.process import insecure_channel
 from rdd.templates.default import DEFAULT_TEMPLATE
 from tests.contract.conftest import Session
 from tests.contract.stack import Api, Stack, new_app
+from tests.helpers import eventually
 
 X86_ONLY = """\
 images:
@@ -192,3 +193,23 @@ async def test_admission_down_means_unavailable_and_nothing_written(
         assert (await api.apps.list()).items == []
     finally:
         await api.close()
+
+
+async def test_large_objects_can_be_updated_and_deleted_not_just_created(api: Api):
+    """A ~700 KB template: the admission review of an update carries it twice."""
+    padding = "# " + "x" * 78 + "\n"
+    big_template = DEFAULT_TEMPLATE + padding * 9000
+    await api.configmaps.create(configmap("big-src", template=big_template))
+    vm = await api.limavms.create(limavm("big-vm", template="big-src"))
+    await api.configmaps.delete("big-src", "default")
+    await update_retrying(api, "big-vm", lambda v: v.metadata.labels.update({"size": "big"}))
+    await api.limavms.delete("big-vm", "default")
+
+    async def gone():
+        try:
+            await api.limavms.get("big-vm", "default")
+        except NotFoundError:
+            return True
+        return False
+
+    await eventually(gone, timeout=20, message=f"{vm.metadata.name} was never deleted")
