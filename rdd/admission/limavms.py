@@ -69,7 +69,8 @@ async def limavm_problems(review: Review, lookup: Lookup) -> list[str]:
         ]
     ref = vm.spec.template_ref
     configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
-    found = template_ref_problems(ref, configmap, vm_arch=vm.status.arch or lookup.host_arch)
+    # A new LimaVM is built for the host's arch (status is the server's, empty on create).
+    found = template_ref_problems(ref, configmap, vm_arch=lookup.host_arch)
     if found:
         return found
     lima = await lima_template_problems(configmap, what=_show_configmap(ref), lookup=lookup)

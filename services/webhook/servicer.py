@@ -48,10 +48,18 @@ def _kind_named(name: str) -> Kind:
     raise InvalidError(f'admission: unknown kind "{name}"')
 
 
+#: Which objects a review of each operation must carry.
+_NEEDS = {"CREATE": ("object",), "UPDATE": ("object", "old_object"), "DELETE": ("old_object",)}
+
+
 def _review(request: admission_pb2.AdmissionRequest) -> Review:
     kind = _kind_named(request.kind)
-    if request.operation not in ("CREATE", "UPDATE", "DELETE"):
+    needs = _NEEDS.get(request.operation)
+    if needs is None:
         raise InvalidError(f'admission: unknown operation "{request.operation}"')
+    missing = [field for field in needs if not getattr(request, field)]
+    if missing:
+        raise InvalidError(f"admission: a {request.operation} review needs {' and '.join(missing)}")
     return Review(
         operation=request.operation,
         kind=kind,

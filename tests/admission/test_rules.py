@@ -322,7 +322,8 @@ async def test_limavm_template_must_be_valid() -> None:
     ("template", "host_arch", "vm_arch", "missing"),
     [
         (X86_ONLY_TEMPLATE, "aarch64", "", "aarch64"),
-        (X86_ONLY_TEMPLATE, "x86_64", "aarch64", "aarch64"),  # status.arch wins over the host
+        # A new VM is built for the host: a status.arch sent on create means nothing.
+        (X86_ONLY_TEMPLATE, "aarch64", "x86_64", "aarch64"),
         ("images: [{location: a.iso, arch: aarch64}]", "x86_64", "", "x86_64"),
     ],
 )
@@ -338,7 +339,7 @@ async def test_limavm_template_needs_an_image_for_the_vm_arch(
     ("template", "host_arch", "vm_arch"),
     [
         (TWO_ARCH_TEMPLATE, "aarch64", ""),
-        (X86_ONLY_TEMPLATE, "aarch64", "x86_64"),
+        (X86_ONLY_TEMPLATE, "x86_64", "aarch64"),
         ("images: [{location: any.iso}]", "aarch64", ""),
     ],
 )

@@ -67,3 +67,21 @@ def test_grpcurl_error_is_a_status_code_not_a_crash(stack: Stack):
     )
     assert invalid.returncode != 0
     assert "InvalidArgument" in invalid.stderr and "metadata.name" in invalid.stderr
+
+
+@pytest.mark.parametrize(
+    "review",
+    [
+        '{"operation": "CREATE", "kind": "App"}',
+        '{"operation": "DELETE", "kind": "LimaVM"}',
+        '{"operation": "PATCH", "kind": "LimaVM"}',
+        '{"operation": "CREATE", "kind": "Secret", "object": "{}"}',
+        '{"operation": "CREATE", "kind": "App", "object": "not json"}',
+    ],
+)
+def test_malformed_admission_reviews_are_invalid_argument(stack: Stack, review: str):
+    answer = grpcurl(
+        "-d", review, stack.address("webhook"), "rdd.admission.v1.AdmissionService/Review"
+    )
+    assert answer.returncode != 0
+    assert "InvalidArgument" in answer.stderr, answer.stderr
