@@ -15,7 +15,7 @@ from typing import Any
 
 from rdd.api.meta.v1 import meta_pb2
 from rdd.clients import ResourceClient
-from rdd.errors import AlreadyExistsError, NotFoundError
+from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta import conditions
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
@@ -101,7 +101,12 @@ class AppController:
         namespace = app_namespace(app)
         vm = self.ctx.limavms.get(namespace, CHILD_NAME)
         if vm is None:
-            vm = await self._create_children(app, namespace)
+            try:
+                vm = await self._create_children(app, namespace)
+            except ApiError as error:
+                # Say why on the App (and in a Warning event), then retry.
+                await self._report(app, None, namespace, create_error=error.message)
+                raise
         elif is_controlled_by(vm, app.metadata.uid) and not is_deleting(vm):
             await self._converge(app, vm, namespace)
         await self._report(app, vm, namespace)
@@ -126,8 +131,10 @@ class AppController:
         _own(vm, app)
         try:
             created = await self.ctx.limavm_client.create(vm)
-        except AlreadyExistsError:
-            return None  # the watch brings it
+        except AlreadyExistsError as exists:
+            if "already used in namespace" in exists.message:
+                raise
+            return None  # created meanwhile: the watch brings it
         log.info("event=limavm_created app=%s namespace=%s", app.metadata.name, namespace)
         return created
 
@@ -150,12 +157,14 @@ class AppController:
             await client.release_ownership(meta.name, meta.namespace, owner_uid=app.metadata.uid)
             await client.delete(meta.name, meta.namespace, uid=meta.uid)
 
-    async def _report(self, app: Any, vm: Any | None, namespace: str) -> None:
+    async def _report(
+        self, app: Any, vm: Any | None, namespace: str, *, create_error: str = ""
+    ) -> None:
         template = None
         if vm is not None:
             template = self.ctx.configmaps.get(namespace, template_configmap_name(vm.metadata.name))
         generation = app.metadata.generation
-        status_, reason, message = settled_condition(app, vm, template)
+        status_, reason, message = settled_condition(app, vm, template, create_error=create_error)
         wanted = [
             *mirrored_conditions(vm, generation=generation),
             meta_pb2.Condition(

@@ -26,10 +26,15 @@ def mirrored_conditions(vm: Any | None, *, generation: int) -> list[meta_pb2.Con
     return mirrored
 
 
-def settled_condition(app: Any, vm: Any | None, template: Any | None) -> tuple[str, str, str]:
+def settled_condition(
+    app: Any, vm: Any | None, template: Any | None, *, create_error: str = ""
+) -> tuple[str, str, str]:
     """(status, reason, message) of Settled: True only when the LimaVM has
-    applied the current template and Running matches spec.running."""
+    applied the current template and Running matches spec.running; the
+    error that keeps the LimaVM from being created, if any."""
     wanted = app.spec.running
+    if vm is None and create_error:
+        return FALSE, "CreateFailed", create_error
     if vm is None or vm.metadata.deletion_timestamp:
         return FALSE, "WaitingForLimaVM", "waiting for the LimaVM to be created"
     if vm.spec.running != wanted:

@@ -191,3 +191,35 @@ async def test_twenty_concurrent_read_modify_writes_through_the_api_lose_nothing
     assert (await api.configmaps.get("counter", "default")).data["n"] == "20"
     assert conflicts > 0, "the loops should have raced"
     await api.configmaps.delete("counter", "default")
+
+
+async def test_a_limavm_the_app_cannot_create_is_reported_on_the_app(api: Api):
+    from rdd.kinds import CONFIGMAP, LIMAVM
+    from rdd.templates.default import DEFAULT_TEMPLATE
+
+    source = CONFIGMAP.new()
+    source.metadata.name = "mine"
+    source.metadata.namespace = "other"
+    source.data["template"] = DEFAULT_TEMPLATE
+    await api.configmaps.create(source)
+    squatter = LIMAVM.new()
+    squatter.metadata.name = "rd"
+    squatter.metadata.namespace = "other"
+    squatter.spec.template_ref.name = "mine"
+    await api.limavms.create(squatter)
+    try:
+        await api.apps.create(new_app(running=True))
+
+        async def reported():
+            app = await api.apps.get("app")
+            return has_condition(app, "Settled", "False", "CreateFailed") and (
+                "already used in namespace" in condition(app, "Settled").message
+            )
+
+        await eventually(reported, message="the App never said why it has no LimaVM")
+        events = (await api.events.list("default")).items
+        assert any(e.type == "Warning" and e.reason == "CreateFailed" for e in events)
+    finally:
+        await api.apps.delete("app")
+        await api.limavms.delete("rd", "other")
+        await api.configmaps.delete("mine", "other")
