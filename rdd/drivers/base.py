@@ -44,6 +44,8 @@ class InstanceStatus:
     #: Host agent pid while it is alive.
     pid: int | None = None
     #: Detail for people (a backend error, why an instance is Partial, ...).
+    #: On an Absent instance: why its last preparation failed. On a Stopped
+    #: one: why it stopped without being asked (failed start, crash).
     message: str = ""
 
 
@@ -60,7 +62,21 @@ class Driver(Protocol):
 
     name: str
 
-    async def prepare(self, name: str, template_yaml: str, arch: str) -> None: ...
+    async def prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        """Build the instance and wait for it (a preparation in flight is joined)."""
+        ...
+
+    def begin_prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        """Start preparing in the background and return at once: `status` says
+        Preparing until it ends, then `notify(name)`; a failure leaves the
+        instance Absent with the reason as its message."""
+        ...
+
+    async def reconfigure(self, name: str, template_yaml: str) -> None:
+        """Give a Stopped instance a new lima.yaml, keeping its disk (as
+        `limactl edit` does); the next start uses it. Raises DriverError
+        when the instance is not Stopped."""
+        ...
 
     async def start(self, name: str) -> None: ...
 
@@ -86,6 +102,19 @@ def is_partial(inst_dir: Path) -> str:
     if not (inst_dir / LIMA_YAML).exists():
         return "instance directory has no lima.yaml"
     return ""
+
+
+def parse_pid_text(text: str) -> int | None:
+    """The pid in a pid file's text ("<pid>\\n"), or None (empty while being written, or garbage)."""
+    text = text.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def write_lima_yaml(inst_dir: Path, template_yaml: str) -> None:
+    """Replace an instance's lima.yaml atomically (a reader never sees half a file)."""
+    tmp = inst_dir / f".{LIMA_YAML}.tmp"
+    tmp.write_text(template_yaml)
+    tmp.replace(inst_dir / LIMA_YAML)
 
 
 def remove_tree(path: Path) -> None:

@@ -13,6 +13,19 @@ ignores dot entries in LIMA_HOME) before running `limactl create`, mirrors it
 as `<lima_home>/<name>/.preparing` the moment limactl creates the directory
 (inotify), and removes the inner sentinel, then the outer one, once create
 succeeded. Either marker left behind by a crash makes the instance Partial.
+
+Template changes (`reconfigure`): `limactl edit NAME` is how a person changes
+a stopped instance, but it is interactive (an editor on a TTY, or yq `--set`
+expressions). What it does is: refuse a Running instance ("cannot edit a
+running instance"), validate, and write `lima.yaml` in the instance directory;
+the next `limactl start` uses it and the disk stays. The driver does exactly
+that without the editor: it checks `limactl list` reports Stopped and replaces
+lima.yaml atomically (admission has already run `limactl validate` on the
+template). So the stand-in needs no `edit`.
+
+A VM that stops without being asked (its start failed, or its host agent
+died) reports the reason as the Stopped instance's message until the next
+start or stop.
 """
 
 from __future__ import annotations
@@ -43,7 +56,9 @@ from rdd.drivers.base import (
     Notify,
     instance_dir,
     is_partial,
+    parse_pid_text,
     remove_tree,
+    write_lima_yaml,
 )
 from rdd.drivers.limactl import (
     Result,
@@ -53,7 +68,6 @@ from rdd.drivers.limactl import (
     logrus_json_msg,
     outer_marker,
     parse_list_output,
-    parse_pid_text,
 )
 from rdd.drivers.preparing import Preparations
 
@@ -226,7 +240,12 @@ class LimaDriver:
                 task.cancel()
             await asyncio.gather(*waiting, return_exceptions=True)
             watch.done.set()
-        log.info("event=vm_exited name=%s pids=%s", name, ",".join(map(str, watch.pids)))
+        pids = ",".join(map(str, watch.pids))
+        log.info("event=vm_exited name=%s pids=%s", name, pids)
+        # stop() and delete() cancel this watch first: an exit seen here was not asked for.
+        self._start_errors[name] = (
+            f"the host agent (pid {pids}) exited without being stopped{self._last_words(name)}"
+        )
         self._notify(name)
 
     def _unwatch(self, name: str) -> None:
@@ -238,6 +257,20 @@ class LimaDriver:
 
     async def prepare(self, name: str, template_yaml: str, arch: str) -> None:
         await self._preparations.run(name, lambda: self._prepare(name, template_yaml, arch))
+
+    def begin_prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        self._preparations.begin(name, lambda: self._prepare(name, template_yaml, arch))
+
+    async def reconfigure(self, name: str, template_yaml: str) -> None:
+        """What `limactl edit` does to a stopped instance (see the module docstring)."""
+        observed = await self._observe(name)
+        if observed.state.state != STOPPED or observed.lima_status != "Stopped":
+            raise DriverError(f"cannot reconfigure instance {name!r}: it is {observed.state.state}")
+        try:
+            write_lima_yaml(self._dir(name), template_yaml)
+        except OSError as err:
+            raise DriverError(f"cannot write the lima.yaml of {name!r}: {err}") from err
+        log.info("event=instance_reconfigured name=%s", name)
 
     async def _prepare(self, name: str, template_yaml: str, arch: str) -> None:
         inst, marker = self._dir(name), outer_marker(self._home, name)
@@ -361,12 +394,15 @@ class LimaDriver:
         await watching.wait_pid_exit(pid)
 
     def _agent_death_message(self, name: str) -> str:
+        return f"the host agent exited while the instance was starting{self._last_words(name)}"
+
+    def _last_words(self, name: str) -> str:
+        """ ": <msg of the host agent's last stderr line>", or "" when it wrote none."""
         last = ""
         with contextlib.suppress(OSError):
             lines = (self._dir(name) / HA_STDERR).read_text(errors="replace").splitlines()
-            last = (events.parse_event_line("{}") and "") or (lines[-1] if lines else "")
-        detail = f": {logrus_json_msg(last)}" if last else ""
-        return f"the host agent exited while the instance was starting{detail}"
+            last = lines[-1] if lines else ""
+        return f": {logrus_json_msg(last)}" if last else ""
 
     async def _cancel_start(self, name: str) -> None:
         start = self._starts.get(name)
@@ -380,9 +416,17 @@ class LimaDriver:
     # -- stop / delete -------------------------------------------------------
 
     async def stop(self, name: str, *, timeout: float) -> None:
+        self._unwatch(name)
         await self._cancel_start(name)
+        try:
+            await self._stop(name, timeout=timeout)
+        finally:
+            self._unwatch(name)
+            self._start_errors.pop(name, None)
+
+    async def _stop(self, name: str, *, timeout: float) -> None:
         observed = await self._observe(name)
-        self._start_errors.pop(name, None)
+        self._unwatch(name)  # _observe watches a live VM again
         if observed.lima_status == "Stopped" or observed.state.state in (
             ABSENT,
             PARTIAL,

@@ -87,12 +87,6 @@ def decide_lima_state(
     return InstanceStatus(BROKEN, pid=pid, message=detail)
 
 
-def parse_pid_text(text: str) -> int | None:
-    """The pid in a pid file's text, or None (empty while being written, or garbage)."""
-    text = text.strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
 def logrus_json_msg(line: str) -> str:
     """The msg of a logrus JSON line (the host agent's stderr), else the line."""
     with contextlib.suppress(ValueError):

@@ -30,14 +30,21 @@ class Preparations:
         """Why the last preparation of `name` failed ("" when it did not)."""
         return self._errors.get(name, "")
 
-    async def run(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work` for `name`, or join the preparation already running."""
+    def begin(self, name: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Start `work` for `name` unless a preparation of it is running; return
+        that task. `is_running(name)` holds from now until it ends."""
         task = self._tasks.get(name)
         if task is None:
+            self._errors.pop(name, None)
             task = asyncio.create_task(self._guarded(name, work), name=f"prepare-{name}")
             # Mark a failure as seen even when every caller has gone away.
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._tasks[name] = task
+        return task
+
+    async def run(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` for `name`, or join the preparation already running."""
+        task = self.begin(name, work)
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -68,7 +75,9 @@ class Preparations:
             self._notify(name)
 
     async def cancel(self, name: str) -> None:
-        """Cancel the preparation of `name` and wait until it has cleaned up."""
+        """Cancel the preparation of `name`, wait until it has cleaned up, and
+        forget why an earlier one failed (the instance is being deleted)."""
+        self._errors.pop(name, None)
         task = self._tasks.get(name)
         if task is not None:
             task.cancel()

@@ -44,7 +44,9 @@ from rdd.drivers.base import (
     Notify,
     instance_dir,
     is_partial,
+    parse_pid_text,
     remove_tree,
+    write_lima_yaml,
 )
 from rdd.drivers.preparing import Preparations
 from rdd.drivers.sim_hostagent import MODULE as HOSTAGENT_MODULE
@@ -73,12 +75,6 @@ def float_env(env: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
-def parse_pid(text: str) -> int | None:
-    """The pid in a pid file ("<pid>\\n"), or None when it is not one."""
-    text = text.strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
 def is_sim_agent(argv: list[str] | None, pidfile: Path) -> bool:
     """Whether a process's argv is our host agent for this pid file.
 
@@ -102,6 +98,8 @@ class _Agent:
     proc: asyncio.subprocess.Process | None = None
     exited: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    #: We asked it to exit (stop, delete, shutdown): its exit is no crash.
+    stopping: bool = False
 
 
 class SimDriver:
@@ -125,11 +123,14 @@ class SimDriver:
     # -- prepare -------------------------------------------------------------
 
     async def prepare(self, name: str, template_yaml: str, arch: str) -> None:
-        if arch not in ARCHES:
-            raise DriverError(f"unsupported arch {arch!r}: the sim driver runs {', '.join(ARCHES)}")
         await self._preparations.run(name, lambda: self._prepare(name, template_yaml, arch))
 
+    def begin_prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        self._preparations.begin(name, lambda: self._prepare(name, template_yaml, arch))
+
     async def _prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        if arch not in ARCHES:
+            raise DriverError(f"unsupported arch {arch!r}: the sim driver runs {', '.join(ARCHES)}")
         inst = self._dir(name)
         if inst.exists():
             reason = is_partial(inst)
@@ -152,6 +153,16 @@ class SimDriver:
                 raise DriverError(f"preparing instance {name!r} failed: {err}") from err
             raise
         log.info("event=prepare_finished name=%s", name)
+
+    async def reconfigure(self, name: str, template_yaml: str) -> None:
+        current = await self.status(name)
+        if current.state != STOPPED:
+            raise DriverError(f"cannot reconfigure instance {name!r}: it is {current.state}")
+        try:
+            write_lima_yaml(self._dir(name), template_yaml)
+        except OSError as err:
+            raise DriverError(f"cannot write the lima.yaml of {name!r}: {err}") from err
+        log.info("event=instance_reconfigured name=%s", name)
 
     # -- status --------------------------------------------------------------
 
@@ -191,7 +202,7 @@ class SimDriver:
             if agent is not None and agent.proc is not None and not agent.exited.is_set():
                 return agent.pid
             return None
-        pid = parse_pid(text)
+        pid = parse_pid_text(text)
         if pid is None:
             raise DriverError(f"{pidfile} does not hold a pid: {text[:40]!r}")
         if procs.is_alive(pid) and is_sim_agent(procs.cmdline(pid), pidfile):
@@ -286,24 +297,28 @@ class SimDriver:
         self._notify(name)
 
     async def _wait_exit(self, name: str, agent: _Agent) -> None:
+        """Wait for the host agent to exit; an exit nobody asked for (no stop,
+        delete or shutdown) leaves the reason in `_exit_messages`."""
+        code: int | None = None
         if agent.proc is not None:
             code = await agent.proc.wait()
-            if code != 0:
-                self._exit_messages[name] = self._crash_message(name, code)
-            return
-        pidfile = self._dir(name) / HA_PID
-        await watching.wait_pid_exit(
-            agent.pid, is_ours=lambda: is_sim_agent(procs.cmdline(agent.pid), pidfile)
-        )
+        else:
+            pidfile = self._dir(name) / HA_PID
+            await watching.wait_pid_exit(
+                agent.pid, is_ours=lambda: is_sim_agent(procs.cmdline(agent.pid), pidfile)
+            )
+        if not agent.stopping:
+            self._exit_messages[name] = self._crash_message(name, agent.pid, code)
 
-    def _crash_message(self, name: str, code: int) -> str:
-        if code < 0:
+    def _crash_message(self, name: str, pid: int, code: int | None) -> str:
+        if code is not None and code < 0:
             return f"host agent was killed by {signal.Signals(-code).name}"
         last = ""
         with contextlib.suppress(OSError):
             lines = (self._dir(name) / HA_STDERR).read_text(errors="replace").splitlines()
             last = lines[-1] if lines else ""
-        return f"host agent exited with {code}" + (f": {last}" if last else "")
+        how = f"exited with {code}" if code is not None else f"(pid {pid}) exited"
+        return f"host agent {how} without being stopped" + (f": {last}" if last else "")
 
     # -- stop / delete -------------------------------------------------------
 
@@ -312,6 +327,7 @@ class SimDriver:
         if agent is None:
             return
         log.info("event=vm_stopping name=%s pid=%s timeout=%s", name, agent.pid, timeout)
+        agent.stopping = True
         self._signal(agent, signal.SIGTERM)
         try:
             await asyncio.wait_for(agent.exited.wait(), timeout)
@@ -322,6 +338,7 @@ class SimDriver:
         self._exit_messages.pop(name, None)
 
     async def _kill(self, name: str, agent: _Agent) -> None:
+        agent.stopping = True
         self._signal(agent, signal.SIGKILL)
         try:
             await asyncio.wait_for(agent.exited.wait(), KILL_WAIT_SECONDS)

@@ -220,3 +220,34 @@ async def test_v2_wording_is_understood(
     assert (lima_home / "rd" / "disk").exists()
     await lima.stop("rd", timeout=10)
     assert await state(lima) == STOPPED
+
+
+async def test_reconfigure_edits_a_stopped_instance_like_limactl_edit(
+    lima: LimaDriver, lima_home: Path
+) -> None:
+    await running(lima)
+    changed = TEMPLATE.replace("cpus: 2", "cpus: 4")
+    with pytest.raises(DriverError, match="it is Running"):
+        await lima.reconfigure("rd", changed)
+    await lima.stop("rd", timeout=10)
+    disk = lima_home / "rd" / "basedisk"
+    inode = disk.stat().st_ino
+    await lima.reconfigure("rd", changed)
+    assert (lima_home / "rd" / "lima.yaml").read_text() == changed
+    assert disk.stat().st_ino == inode
+    await lima.start("rd")
+    await until(lambda: _state_is(lima, RUNNING), timeout=10)
+
+
+async def test_a_host_agent_that_dies_leaves_a_message_until_the_next_start(
+    lima: LimaDriver, recorder: Recorder
+) -> None:
+    pid = await running(lima)
+    os.kill(pid, signal.SIGKILL)
+    await until(lambda: _state_is(lima, STOPPED), timeout=3)
+    assert "exited without being stopped" in (await lima.status("rd")).message
+    await lima.start("rd")
+    assert (await lima.status("rd")).message == ""
+    await until(lambda: _state_is(lima, RUNNING), timeout=10)
+    await lima.stop("rd", timeout=10)
+    assert (await lima.status("rd")).message == ""

@@ -13,16 +13,23 @@ import pytest
 
 from rdd import procs
 from rdd.drivers import events, host_arch, make_driver, normalize_arch, select_driver, watching
-from rdd.drivers.base import BROKEN, RUNNING, STARTING, STOPPED, DriverError, is_partial
+from rdd.drivers.base import (
+    BROKEN,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    DriverError,
+    is_partial,
+    parse_pid_text,
+)
 from rdd.drivers.limactl import (
     Result,
     decide_lima_state,
     is_unmatched,
     logrus_json_msg,
     parse_list_output,
-    parse_pid_text,
 )
-from rdd.drivers.sim import float_env, is_sim_agent, parse_pid
+from rdd.drivers.sim import float_env, is_sim_agent
 
 
 def test_rfc3339nano_trims_trailing_zeros_like_go() -> None:
@@ -155,7 +162,7 @@ def test_decide_lima_state_carries_messages_and_pid() -> None:
 
 @pytest.mark.parametrize(("text", "pid"), [("123\n", 123), ("0", None), ("x", None), ("", None)])
 def test_parse_pid(text: str, pid: int | None) -> None:
-    assert parse_pid(text) == pid
+    assert parse_pid_text(text) == pid
 
 
 def test_is_sim_agent_checks_module_and_pidfile(tmp_path: Path) -> None:

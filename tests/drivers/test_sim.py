@@ -229,3 +229,56 @@ async def test_garbage_pid_file_is_broken_until_stopped(sim: SimDriver, lima_hom
 async def test_start_of_a_missing_instance_fails(sim: SimDriver) -> None:
     with pytest.raises(DriverError, match="Absent"):
         await sim.start("rd")
+
+
+async def test_reconfigure_rewrites_lima_yaml_and_keeps_the_disk(
+    sim: SimDriver, lima_home: Path
+) -> None:
+    await running(sim)
+    changed = TEMPLATE.replace("cpus: 2", "cpus: 4")
+    with pytest.raises(DriverError, match="it is Running"):
+        await sim.reconfigure("rd", changed)
+    await sim.stop("rd", timeout=5)
+    disk = lima_home / "rd" / "disk"
+    inode = disk.stat().st_ino
+    await sim.reconfigure("rd", changed)
+    assert (lima_home / "rd" / "lima.yaml").read_text() == changed
+    assert disk.stat().st_ino == inode
+    assert await state(sim) == STOPPED
+
+
+async def test_a_stopped_vm_has_no_message_and_an_unasked_exit_has_one(
+    sim: SimDriver, lima_home: Path
+) -> None:
+    pid = await running(sim)
+    await sim.stop("rd", timeout=5)
+    assert (await sim.status("rd")).message == ""
+    await sim.start("rd")
+    await until(lambda: _is_running(sim, "rd"), timeout=5)
+    pid = (await sim.status("rd")).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)  # clean exit, but nobody asked the driver for it
+    await until(lambda: _has_message(sim, "without being stopped"), timeout=5)
+
+
+async def _has_message(driver: SimDriver, text: str) -> bool:
+    status = await driver.status("rd")
+    return status.state == STOPPED and text in status.message
+
+
+async def test_begin_prepare_returns_at_once_and_reports_preparing(
+    sim: SimDriver, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, lima_home: Path
+) -> None:
+    monkeypatch.setattr(sim, "_prepare_seconds", 0.5)
+    since = time.monotonic()
+    sim.begin_prepare("rd", TEMPLATE, "x86_64")
+    assert await state(sim) == PREPARING
+    await recorder.wait_after("rd", since, timeout=5)
+    assert await state(sim) == STOPPED
+    sim.begin_prepare("bad", TEMPLATE, "s390x")
+    await until(lambda: _absent_with_message(sim, "bad"), timeout=5)
+
+
+async def _absent_with_message(driver: SimDriver, name: str) -> bool:
+    status = await driver.status(name)
+    return status.state == ABSENT and "unsupported arch" in status.message
