@@ -2,21 +2,23 @@
 
 Level-based: every pass re-reads the LimaVM, its template ConfigMap and the
 driver's view of the instance, performs one action (decisions.py), and
-writes status. Preparation runs in the background so a delete can cancel
-it; the driver notifies when an instance changes on its own (crash, boot)."""
+writes status (reporting.py). The driver prepares in the background (status
+says Preparing, a delete cancels it) and notifies when an instance changes on
+its own (crash, boot, preparation done). A template change restarts the VM
+with its new lima.yaml; only a new arch or new images rebuild the instance.
+Restarts after failures back off exponentially."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdd.api.meta.v1 import meta_pb2
-from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
+from rdd.drivers.base import ABSENT, RUNNING, STOPPED, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
@@ -35,21 +37,26 @@ from rdd.store.registry import Registry
 from rdd.templates.rendering import is_built_from, render_for_arch
 from services.limavm.decisions import (
     CREATED,
+    RESTART_BACKOFF_RESET_SECONDS,
     RUNNING_CONDITION,
     ConditionValue,
     Failure,
     Observed,
     VMAction,
-    counts_as_start,
-    created_condition,
     decide_vm_action,
-    running_condition,
+    needs_rebuild,
+    requeue_after,
+    restart_delay,
+    stopped_unasked,
 )
+from services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
 log = logging.getLogger(__name__)
 
 #: A failed preparation is retried after this long (or at once on a template change).
 PREPARE_RETRY_SECONDS = 30.0
+#: A failed stop is tried again after this long.
+STOP_RETRY_SECONDS = 2.0
 
 
 @dataclass
@@ -67,40 +74,30 @@ class LimaVMContext:
 
 
 @dataclass
-class _Preparation:
-    task: asyncio.Task[None]
-    lima_yaml: str
+class _Instance:
+    """What the controller remembers about one instance between passes."""
 
-
-@dataclass
-class _Failures:
-    """Last failed operation per instance; cleared by success or a new template."""
-
-    by_name: dict[str, tuple[Failure, str, float]] = field(default_factory=dict)
-
-    def get(self, name: str, lima_yaml: str) -> Failure | None:
-        entry = self.by_name.get(name)
-        if entry is None:
-            return None
-        failure, for_yaml, at = entry
-        stale = for_yaml != lima_yaml or (
-            failure.reason == "CreateFailed" and time.monotonic() - at > PREPARE_RETRY_SECONDS
-        )
-        return None if stale else failure
-
-    def set(self, name: str, failure: Failure, lima_yaml: str) -> None:
-        self.by_name[name] = (failure, lima_yaml, time.monotonic())
-
-    def clear(self, name: str) -> None:
-        self.by_name.pop(name, None)
+    #: A driver call of ours that raised, and the lima.yaml it was for.
+    failure: Failure | None = None
+    failure_yaml: str = ""
+    #: The lima.yaml of the last preparation begun, and when it was seen failing.
+    prepared_yaml: str = ""
+    prepare_failed_at: float | None = None
+    #: Consecutive failed runs (start failures and crashes) and the backoff they earned.
+    failures: int = 0
+    not_before: float = 0.0
+    #: The current failure has been counted (reset by each start we make).
+    counted: bool = False
+    #: Since when the VM has been seen Running.
+    running_since: float | None = None
 
 
 class LimaVMController:
     def __init__(self, context: LimaVMContext) -> None:
         self.ctx = context
         self.controller = Controller("limavm", self.reconcile, workers=4)
-        self._preparations: dict[str, _Preparation] = {}
-        self._failures = _Failures()
+        self.status = StatusWriter(context.registry, context.recorder)
+        self._instances: dict[str, _Instance] = {}
         context.vms.add_handler(self._on_vm)
         context.configmaps.add_handler(self._on_configmap)
 
@@ -135,9 +132,7 @@ class LimaVMController:
 
     async def shutdown(self) -> None:
         await self.controller.shutdown()
-        for name in list(self._preparations):
-            await self._cancel_preparation(name)
-        await self.ctx.driver.shutdown()
+        await self.ctx.driver.shutdown()  # cancels preparations in flight
         await self.ctx.configmaps.shutdown()
         await self.ctx.vms.shutdown()
 
@@ -149,11 +144,8 @@ class LimaVMController:
                 or conditions.find_condition(vm.status.conditions, RUNNING_CONDITION) is None
             ):
                 continue
-            value = ConditionValue(
-                conditions.UNKNOWN, "Reconciling", "controller restarted; checking the instance"
-            )
             with contextlib.suppress(ApiError):
-                await self._write_status(vm, {RUNNING_CONDITION: value})
+                await self.status.write(vm, {RUNNING_CONDITION: RECONCILING})
 
     # Reconcile -----------------------------------------------------------------
 
@@ -165,7 +157,7 @@ class LimaVMController:
         if is_deleting(vm):
             return await self._finalize(vm)
         if not has_finalizer(vm, CLEANUP_FINALIZER):
-            updated = _copy(vm)
+            updated = copy_vm(vm)
             add_finalizer(updated, CLEANUP_FINALIZER)
             await self.ctx.registry.update(LIMAVM, updated)
             return DONE
@@ -178,7 +170,7 @@ class LimaVMController:
             return DONE
         if TEMPLATE_KEY not in template.data:
             message = f'template ConfigMap "{template.metadata.name}" has no "{TEMPLATE_KEY}" entry'
-            await self._write_status(
+            await self.status.write(
                 vm, {CREATED: ConditionValue(conditions.FALSE, "CreateFailed", message)}
             )
             return DONE
@@ -194,166 +186,113 @@ class LimaVMController:
             observed.state,
             action.value,
         )
+        if action is VMAction.START and (stopped_unasked(observed) or observed.failure):
+            # Put the failure on record (and its Warning event) before the
+            # restart replaces it with Starting.
+            vm = await self.status.report(vm, observed, template, arch)
         outcome = await self._perform(vm, action, lima_yaml, arch)
-        if action not in (VMAction.NOTHING, VMAction.CLEAR_RESTART_REQUEST):
+        if action is VMAction.CLEAR_RESTART_REQUEST:
+            return outcome  # the LimaVM changed: its watch event brings the next pass
+        if action is not VMAction.NOTHING:
             observed = await self._observe(vm, lima_yaml)
-        await self._report(vm, observed, template, arch)
-        return outcome
+        await self.status.report(vm, observed, template, arch)
+        if outcome is not DONE:
+            return outcome
+        following = decide_vm_action(observed)
+        if following not in (VMAction.NOTHING, action):
+            return RequeueAfter(0)  # the next step can be taken now
+        wait = requeue_after(observed, following)
+        return DONE if wait is None else RequeueAfter(wait)
 
     async def _observe(self, vm: Any, lima_yaml: str) -> Observed:
         name = vm.metadata.name
         instance: InstanceStatus = await self.ctx.driver.status(name)
         built_from = _read_lima_yaml(self.ctx.lima_home, name)
-        return Observed(
+        current = built_from is None or is_built_from(built_from, lima_yaml)
+        memo = self._instances.setdefault(name, _Instance())
+        now = time.monotonic()
+        if memo.failure is not None and (
+            memo.failure_yaml != lima_yaml
+            or (memo.failure.reason == "StartFailed" and not vm.spec.running)
+        ):
+            memo.failure = None
+        observed = Observed(
             running_wanted=vm.spec.running,
             state=instance.state,
-            preparing=name in self._preparations,
-            template_current=built_from is None or is_built_from(built_from, lima_yaml),
+            message=instance.message,
+            template_current=current,
+            rebuild_needed=not current
+            and built_from is not None
+            and needs_rebuild(built_from, lima_yaml),
             restart_requested=RESTART_ANNOTATION in vm.metadata.annotations,
-            failure=self._failures.get(name, lima_yaml),
+            failure=memo.failure,
+            prepare_backoff=self._prepare_backoff(memo, instance, lima_yaml, now),
         )
+        return _with_start_backoff(name, observed, memo, now)
+
+    @staticmethod
+    def _prepare_backoff(
+        memo: _Instance, instance: InstanceStatus, lima_yaml: str, now: float
+    ) -> float:
+        """Seconds until a failed preparation of this template is tried again."""
+        if instance.state != ABSENT or not instance.message or memo.prepared_yaml != lima_yaml:
+            return 0.0
+        if memo.prepare_failed_at is None:
+            memo.prepare_failed_at = now
+        return max(0.0, memo.prepare_failed_at + PREPARE_RETRY_SECONDS - now)
 
     async def _perform(self, vm: Any, action: VMAction, lima_yaml: str, arch: str) -> Outcome:
         name = vm.metadata.name
         driver = self.ctx.driver
+        memo = self._instances.setdefault(name, _Instance())
         match action:
             case VMAction.PREPARE:
-                self._start_preparation(vm, lima_yaml, arch)
-            case VMAction.REPREPARE:
+                self._begin_prepare(name, lima_yaml, arch)
+            case VMAction.REBUILD:
+                log.info("event=rebuild name=%s reason=arch or images changed", name)
                 await driver.delete(name)
-                self._start_preparation(vm, lima_yaml, arch)
+                self._begin_prepare(name, lima_yaml, arch)
+            case VMAction.RECONFIGURE:
+                try:
+                    await driver.reconfigure(name, lima_yaml)
+                except DriverError as exc:
+                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
+                    return RequeueAfter(STOP_RETRY_SECONDS)
+                memo.failure = None
+                log.info("event=reconfigured name=%s", name)
             case VMAction.START:
+                memo.counted = False
                 try:
                     await driver.start(name)
-                    self._failures.clear(name)
+                    memo.failure = None
                 except DriverError as exc:
-                    self._failures.set(name, Failure("StartFailed", exc.message), lima_yaml)
-                    return RequeueAfter(2.0)
+                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
             case VMAction.STOP | VMAction.FORCE_STOP:
                 timeout = self.ctx.stop_timeout if action is VMAction.STOP else 0.0
                 try:
                     await driver.stop(name, timeout=timeout)
-                    self._failures.clear(name)
+                    memo.failure = None
                 except DriverError as exc:
-                    self._failures.set(name, Failure("StopFailed", exc.message), lima_yaml)
-                    return RequeueAfter(2.0)
+                    self._fail(memo, Failure("StopFailed", exc.message), lima_yaml)
+                    return RequeueAfter(STOP_RETRY_SECONDS)
             case VMAction.CLEAR_RESTART_REQUEST:
-                updated = _copy(vm)
+                updated = copy_vm(vm)
                 del updated.metadata.annotations[RESTART_ANNOTATION]
                 await self.ctx.registry.update(LIMAVM, updated)
             case VMAction.NOTHING:
-                failure = self._failures.get(name, lima_yaml)
-                if failure is not None and failure.reason == "CreateFailed":
-                    return RequeueAfter(PREPARE_RETRY_SECONDS)
+                pass
         return DONE
 
-    # Preparation runs in the background ---------------------------------------
+    def _begin_prepare(self, name: str, lima_yaml: str, arch: str) -> None:
+        """Preparation runs in the driver, in the background (see Driver.begin_prepare)."""
+        memo = self._instances.setdefault(name, _Instance())
+        memo.prepared_yaml, memo.prepare_failed_at = lima_yaml, None
+        self.ctx.driver.begin_prepare(name, lima_yaml, arch)
 
-    def _start_preparation(self, vm: Any, lima_yaml: str, arch: str) -> None:
-        name = vm.metadata.name
-        if name in self._preparations:
-            return
-        task = asyncio.get_running_loop().create_task(
-            self._prepare(name, lima_yaml, arch), name=f"prepare-{name}"
-        )
-        self._preparations[name] = _Preparation(task, lima_yaml)
-
-    async def _prepare(self, name: str, lima_yaml: str, arch: str) -> None:
-        try:
-            await self.ctx.driver.prepare(name, lima_yaml, arch)
-            self._failures.clear(name)
-            log.info("event=prepared name=%s arch=%s", name, arch)
-        except DriverError as exc:
-            log.warning("event=prepare_failed name=%s error=%s", name, exc.message)
-            self._failures.set(name, Failure("CreateFailed", exc.message), lima_yaml)
-        finally:
-            self._preparations.pop(name, None)
-            self.notify(name)
-
-    async def _cancel_preparation(self, name: str) -> None:
-        preparation = self._preparations.pop(name, None)
-        if preparation is None:
-            return
-        preparation.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await preparation.task
-
-    # Status ---------------------------------------------------------------------
-
-    async def _report(self, vm: Any, observed: Observed, template: Any, arch: str) -> None:
-        values = {
-            CREATED: created_condition(observed),
-            RUNNING_CONDITION: running_condition(observed),
-        }
-        current_template = (
-            observed.template_current and observed.state != ABSENT and not observed.preparing
-        )
-        await self._write_status(
-            vm,
-            values,
-            template_config_map=template.metadata.name,
-            observed_template_version=template.metadata.resource_version
-            if current_template
-            else None,
-            restart_needed=not observed.template_current,
-            arch=arch,
-        )
-
-    async def _write_status(
-        self,
-        vm: Any,
-        values: dict[str, ConditionValue],
-        *,
-        template_config_map: str | None = None,
-        observed_template_version: str | None = None,
-        restart_needed: bool | None = None,
-        arch: str | None = None,
-    ) -> None:
-        """One status write when anything differs, then an Event per condition change."""
-        updated = _copy(vm)
-        status = updated.status
-        now = conditions.now_rfc3339()
-        for type_, value in values.items():
-            previous = conditions.find_condition(vm.status.conditions, type_)
-            if (
-                previous is not None
-                and previous.status == value.status
-                and previous.reason == value.reason
-                and previous.message == value.message
-                and previous.observed_generation == vm.metadata.generation
-            ):
-                continue
-            conditions.set_condition(
-                status.conditions,
-                meta_pb2.Condition(
-                    type=type_,
-                    status=value.status,
-                    reason=value.reason,
-                    message=value.message,
-                    observed_generation=vm.metadata.generation,
-                ),
-                now=now,
-            )
-            if (
-                type_ == RUNNING_CONDITION
-                and previous is not None
-                and counts_as_start(previous.status, previous.reason, value.status)
-            ):
-                status.restart_count += 1
-        if template_config_map is not None:
-            status.template_config_map = template_config_map
-        if observed_template_version is not None:
-            status.observed_template_resource_version = observed_template_version
-        if restart_needed is not None:
-            status.restart_needed = restart_needed
-        if arch is not None and not status.arch:
-            status.arch = arch
-        if updated.status == vm.status:
-            return
-        await self.ctx.registry.update_status(LIMAVM, updated)
-        for changed in conditions.condition_changes(vm.status.conditions, status.conditions):
-            event_type = "Warning" if changed.reason.endswith("Failed") else "Normal"
-            await self.ctx.recorder.record(updated, event_type, changed.reason, changed.message)
+    @staticmethod
+    def _fail(memo: _Instance, failure: Failure, lima_yaml: str) -> None:
+        log.warning("event=operation_failed reason=%s error=%r", failure.reason, failure.message)
+        memo.failure, memo.failure_yaml = failure, lima_yaml
 
     # Deletion -------------------------------------------------------------------
 
@@ -363,7 +302,6 @@ class LimaVMController:
         if not has_finalizer(vm, CLEANUP_FINALIZER):
             return DONE
         name = vm.metadata.name
-        await self._cancel_preparation(name)
         instance = await self.ctx.driver.status(name)
         if instance.state != ABSENT:
             try:
@@ -374,8 +312,8 @@ class LimaVMController:
                     name,
                     exc.message,
                 )
-            await self.ctx.driver.delete(name)
-        self._failures.clear(name)
+            await self.ctx.driver.delete(name)  # cancels a preparation in flight
+        self._instances.pop(name, None)
         registry = self.ctx.registry
         for ref in await registry.store.owned_by(vm.metadata.uid):
             with contextlib.suppress(NotFoundError):
@@ -383,7 +321,7 @@ class LimaVMController:
                     ref.kind, ref.namespace, ref.name, owner_uid=vm.metadata.uid
                 )
                 await registry.delete(ref.kind, ref.namespace, ref.name)
-        updated = _copy(vm)
+        updated = copy_vm(vm)
         remove_finalizer(updated, CLEANUP_FINALIZER)
         try:
             await registry.update(LIMAVM, updated)
@@ -394,10 +332,37 @@ class LimaVMController:
         return DONE
 
 
-def _copy(vm: Any) -> Any:
-    copied = LIMAVM.new()
-    copied.CopyFrom(vm)
-    return copied
+def _with_start_backoff(name: str, observed: Observed, memo: _Instance, now: float) -> Observed:
+    """Count a failed run once, and say how long until the next start may go."""
+    if not observed.running_wanted:
+        memo.failures, memo.not_before, memo.counted, memo.running_since = 0, 0.0, False, None
+        return observed
+    if observed.state == RUNNING:
+        if memo.running_since is None:
+            memo.running_since = now
+        memo.counted = False
+    failed = stopped_unasked(observed) or (
+        observed.state == STOPPED
+        and observed.failure is not None
+        and observed.failure.reason == "StartFailed"
+    )
+    if failed and not memo.counted:
+        stable = memo.running_since is not None and (
+            now - memo.running_since >= RESTART_BACKOFF_RESET_SECONDS
+        )
+        memo.failures = 1 if stable else memo.failures + 1
+        memo.not_before = now + restart_delay(memo.failures)
+        memo.counted, memo.running_since = True, None
+        log.info(
+            "event=vm_failed name=%s failures=%d restart_in=%.1fs",
+            name,
+            memo.failures,
+            restart_delay(memo.failures),
+        )
+    if not failed:
+        return observed
+    backoff = max(0.0, memo.not_before - now)
+    return dataclasses.replace(observed, start_backoff=backoff)
 
 
 def _read_lima_yaml(lima_home: Path, name: str) -> str | None:

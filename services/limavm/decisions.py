@@ -1,24 +1,38 @@
 """What the LimaVM controller does next, and which conditions it reports.
 
-Pure functions over plain data (no I/O), tested with parametrize. The
-controller observes, calls `decide_vm_action`, performs that one action,
-observes again and writes `conditions_for` into status."""
+Pure functions over plain data (no I/O besides parsing YAML text), tested with
+parametrize. The controller observes, calls `decide_vm_action`, performs that
+one action, observes again and writes `created_condition` and
+`running_condition` into status."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
 from rdd.meta.conditions import FALSE, TRUE, UNKNOWN
 
 CREATED, RUNNING_CONDITION = "Created", "Running"
 
+#: Restarts after consecutive failures wait RESTART_BACKOFF_BASE * 2**(n-2)
+#: seconds (the first restart is immediate), at most RESTART_BACKOFF_CAP.
+RESTART_BACKOFF_BASE = 1.0
+RESTART_BACKOFF_CAP = 60.0
+#: A VM Running this long has recovered: its failure count starts again.
+RESTART_BACKOFF_RESET_SECONDS = 10.0
+
 
 class VMAction(enum.Enum):
     NOTHING = "nothing"
     PREPARE = "prepare"
-    REPREPARE = "reprepare"  # template changed: rebuild the stopped instance
+    #: Arch or images changed: delete the stopped instance and prepare it again.
+    REBUILD = "rebuild"
+    #: Any other template change: give the stopped instance its new lima.yaml.
+    RECONFIGURE = "reconfigure"
     START = "start"
     STOP = "stop"
     FORCE_STOP = "force-stop"
@@ -27,9 +41,9 @@ class VMAction(enum.Enum):
 
 @dataclass(frozen=True)
 class Failure:
-    """A driver operation that failed: condition reason and message."""
+    """A driver operation of ours that raised: condition reason and message."""
 
-    reason: str  # CreateFailed, StartFailed or StopFailed
+    reason: str  # StartFailed or StopFailed
     message: str
 
 
@@ -40,39 +54,109 @@ class Observed:
     running_wanted: bool
     #: Driver state (rdd.drivers.base STATES).
     state: str
-    #: A preparation is in progress in this process.
-    preparing: bool = False
+    #: The driver's detail. Absent: why the last preparation failed; Stopped:
+    #: why the VM stopped without being asked (failed start, crash).
+    message: str = ""
     #: The instance was built from the current template (lima.yaml matches).
     template_current: bool = True
+    #: The template change needs a new instance (arch or images changed).
+    rebuild_needed: bool = False
     #: The restart annotation is present.
     restart_requested: bool = False
-    #: The last failed operation, while it still applies.
+    #: An operation of ours that raised, while it still applies.
     failure: Failure | None = None
+    #: Seconds before the VM may be started again (restart backoff).
+    start_backoff: float = 0.0
+    #: Seconds before a failed preparation is tried again.
+    prepare_backoff: float = 0.0
 
 
 def _active(state: str) -> bool:
     return state in (STARTING, RUNNING)
 
 
+def prepare_failed(observed: Observed) -> bool:
+    return observed.state == ABSENT and bool(observed.message)
+
+
+def stopped_unasked(observed: Observed) -> bool:
+    """The VM stopped on its own (a start that failed, a crash) while wanted running."""
+    return observed.running_wanted and observed.state == STOPPED and bool(observed.message)
+
+
 def decide_vm_action(observed: Observed) -> VMAction:
     """The single next step towards the declared state (pure)."""
     state = observed.state
-    if observed.preparing or state == PREPARING:
+    if state == PREPARING:
         return VMAction.NOTHING
     if state in (ABSENT, PARTIAL):
-        failed = observed.failure is not None and observed.failure.reason == "CreateFailed"
-        return VMAction.NOTHING if failed else VMAction.PREPARE
+        waiting = prepare_failed(observed) and observed.prepare_backoff > 0
+        return VMAction.NOTHING if waiting else VMAction.PREPARE
     if state == BROKEN:
         return VMAction.FORCE_STOP
     if not observed.template_current:
-        return VMAction.STOP if _active(state) else VMAction.REPREPARE
+        if _active(state):
+            return VMAction.STOP
+        return VMAction.REBUILD if observed.rebuild_needed else VMAction.RECONFIGURE
     if observed.restart_requested:
         return VMAction.STOP if _active(state) else VMAction.CLEAR_RESTART_REQUEST
     if observed.running_wanted and state == STOPPED:
-        return VMAction.START
+        return VMAction.NOTHING if observed.start_backoff > 0 else VMAction.START
     if not observed.running_wanted and _active(state):
         return VMAction.STOP
     return VMAction.NOTHING
+
+
+def requeue_after(observed: Observed, action: VMAction) -> float | None:
+    """When to look again although nothing will notify us: a backoff ends (pure)."""
+    if action is not VMAction.NOTHING:
+        return None
+    if prepare_failed(observed) and observed.prepare_backoff > 0:
+        return observed.prepare_backoff
+    if observed.running_wanted and observed.state == STOPPED and observed.start_backoff > 0:
+        return observed.start_backoff
+    return None
+
+
+def restart_delay(failures: int) -> float:
+    """Seconds to wait before the restart that follows `failures` consecutive
+    failures: the first is immediate, then 1 s, 2 s, 4 s ... (pure)."""
+    if failures <= 1:
+        return 0.0
+    return min(RESTART_BACKOFF_BASE * 2 ** (failures - 2), RESTART_BACKOFF_CAP)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _build_inputs(template: Any) -> tuple[Any, Any]:
+    """What an instance is built from: its arch and the images for that arch."""
+    if not isinstance(template, dict):
+        return (None, None)
+    arch = template.get("arch")
+    images = template.get("images")
+    if isinstance(images, list):
+        images = [
+            image
+            for image in images
+            if not isinstance(image, dict) or image.get("arch") in (None, arch)
+        ]
+    return (arch, images)
+
+
+def needs_rebuild(built_yaml: str, wanted_yaml: str) -> bool:
+    """Whether going from the instance's lima.yaml to `wanted_yaml` needs a new
+    instance (pure): its arch or the images that can boot it (location, digest)
+    changed. cpus, memory, mounts, ... only need a restart. Text that does not
+    parse is a rebuild."""
+    built, wanted = _loads(built_yaml), _loads(wanted_yaml)
+    if not isinstance(built, dict) or not isinstance(wanted, dict):
+        return True
+    return _build_inputs(built) != _build_inputs(wanted)
 
 
 @dataclass(frozen=True)
@@ -84,10 +168,9 @@ class ConditionValue:
 
 def created_condition(observed: Observed) -> ConditionValue:
     """Created: Unknown/Pending -> True/Created or False/CreateFailed (pure)."""
-    failure = observed.failure
-    if failure is not None and failure.reason == "CreateFailed":
-        return ConditionValue(FALSE, "CreateFailed", failure.message)
-    if observed.preparing or observed.state in (ABSENT, PARTIAL, PREPARING):
+    if prepare_failed(observed):
+        return ConditionValue(FALSE, "CreateFailed", observed.message)
+    if observed.state in (ABSENT, PARTIAL, PREPARING):
         return ConditionValue(UNKNOWN, "Pending", "Lima instance is being prepared")
     return ConditionValue(TRUE, "Created", "Lima instance is created")
 
@@ -95,10 +178,12 @@ def created_condition(observed: Observed) -> ConditionValue:
 def running_condition(observed: Observed) -> ConditionValue:
     """Running: Starting/Started/Stopped/StartFailed/StopFailed (pure)."""
     failure = observed.failure
-    if failure is not None and failure.reason in ("StartFailed", "StopFailed"):
+    if failure is not None:
         return ConditionValue(FALSE, failure.reason, failure.message)
     if observed.state == RUNNING and observed.template_current and not observed.restart_requested:
         return ConditionValue(TRUE, "Started", "Lima instance is running")
+    if stopped_unasked(observed):
+        return ConditionValue(FALSE, "StartFailed", observed.message)
     if observed.state == STARTING or (observed.running_wanted and observed.state != RUNNING):
         return ConditionValue(FALSE, "Starting", "Lima instance is starting")
     if observed.state == RUNNING:

@@ -68,6 +68,10 @@ async def test_restart_annotation_restarts_the_vm_and_is_removed(api: Api, stack
 async def test_template_change_restarts_the_vm_with_the_new_template(api: Api, stack: Stack):
     await api.apps.create(new_app(running=True))
     await settled(api)
+    disk = stack.lima_home / "rd" / "disk"
+    disk_inode = disk.stat().st_ino
+    marker = stack.lima_home / "rd" / "user-data"  # stands for what the user keeps in the VM
+    marker.write_text("keep me\n")
     template = await api.configmaps.get("rd-template", "default")
     template.data["template"] = template.data["template"].replace("cpus: 2", "cpus: 4")
     updated = await api.configmaps.update(template)
@@ -83,6 +87,10 @@ async def test_template_change_restarts_the_vm_with_the_new_template(api: Api, s
 
     await eventually(applied, timeout=15)
     assert "cpus: 4" in (stack.lima_home / "rd" / "lima.yaml").read_text()
+    # A cpus change restarts the VM with its new lima.yaml: the instance
+    # (its disk and anything else in it) is not rebuilt.
+    assert marker.read_text() == "keep me\n", "the instance was rebuilt"
+    assert disk.stat().st_ino == disk_inode, "the disk was recreated"
     await settled(api)
 
 
