@@ -34,17 +34,28 @@ _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 def read_sources(path: str) -> list[tuple[str, str]]:
     """(text, source name) for `-`, a file, or each manifest file of a folder."""
     if path == "-":
-        return [(sys.stdin.read(), "STDIN")]
+        try:
+            return [(sys.stdin.read(), "STDIN")]
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"error reading STDIN: {exc}") from None
     target = Path(path)
     if target.is_dir():
-        files = sorted(p for p in target.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
-        return [(p.read_text(), str(p)) for p in files]
+        try:
+            files = sorted(p for p in target.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
+        except OSError as exc:
+            raise UsageError(f"error reading {path}: {exc}") from None
+        return [(_read(p, str(p)), str(p)) for p in files]
     if not target.exists():
         raise UsageError(f'the path "{path}" does not exist')
+    return [(_read(target, path), path)]
+
+
+def _read(file: Path, source: str) -> str:
+    """A manifest file's text; unreadable or not UTF-8 is `error reading SOURCE: ...`."""
     try:
-        return [(target.read_text(), path)]
+        return file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"error reading {path}: {exc}") from None
+        raise UsageError(f"error reading {source}: {exc}") from None
 
 
 def stale_message(manifest: Manifest) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rdd.kinds import Kind, UnknownKindError, resolve_kind
+from rdd.kinds import EVENT, Kind, UnknownKindError, resolve_kind
 
 
 class UsageError(Exception):
@@ -73,6 +73,20 @@ def parse_kind(word: str) -> Kind:
         return resolve_kind(word)
     except UnknownKindError as exc:
         raise UsageError(str(exc)) from None
+
+
+#: Kinds no command may write, and why: their service serves only reads.
+READ_ONLY: dict[str, str] = {
+    EVENT.kind: "events are read-only: they are recorded by the controllers",
+}
+
+
+def check_writable(kind: Kind) -> Kind:
+    """`kind` itself when a command may create, change or delete its objects."""
+    reason = READ_ONLY.get(kind.kind)
+    if reason is not None:
+        raise UsageError(reason)
+    return kind
 
 
 def split_kind_name(words: list[str]) -> tuple[Kind, list[str]]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from rdd.cli import jsonpath
 from rdd.cli.arguments import (
     UsageError,
+    check_writable,
     parse_duration,
     parse_output,
     split_kind_name,
@@ -83,6 +84,7 @@ async def delete(conn: Connection, args: argparse.Namespace, console: Console) -
     kind, names = split_kind_name(args.resources)
     if not names:
         raise UsageError("resource(s) were provided, but no name was specified")
+    check_writable(kind)
     timeout = parse_duration(args.timeout) or None  # 0: until it is gone
     namespace = scope(kind, args)
     client = conn.client(kind)

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from rdd.cli.arguments import UsageError
+from rdd.cli.arguments import UsageError, check_writable
 from rdd.errors import InvalidError
 from rdd.kinds import Kind, UnknownKindError, kind_for
 from rdd.meta.names import DEFAULT_NAMESPACE
@@ -49,12 +49,21 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     return f"yaml: {problem}"
 
 
-def _plain(value: Any) -> Any:
-    """YAML timestamps stay strings, as they are in JSON."""
+class _Recursive(ValueError):
+    """A YAML alias used inside its own anchor: a structure JSON cannot hold."""
+
+
+def _plain(value: Any, inside: frozenset[int] = frozenset()) -> Any:
+    """YAML timestamps stay strings, as they are in JSON. A collection that
+    contains itself (`a: &a [*a]`) is _Recursive."""
+    if isinstance(value, dict | list):
+        if id(value) in inside:
+            raise _Recursive("an alias refers to a node that contains it")
+        inside = inside | {id(value)}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, inside) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, inside) for v in value]
     if isinstance(value, datetime.datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
         return stamp.isoformat().replace("+00:00", "Z")
@@ -67,9 +76,13 @@ def split_documents(text: str, source: str) -> list[dict[str, Any]]:
     """The objects in a YAML stream; empty documents skipped, `kind: List`
     expanded. Anything unparsable is `error parsing SOURCE: ...`."""
     try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
+        documents = [_plain(document) for document in yaml.load_all(text, Loader=_Loader)]
     except yaml.YAMLError as exc:
         raise UsageError(f"error parsing {source}: {_yaml_error(exc)}") from None
+    except _Recursive as exc:
+        raise UsageError(f"error parsing {source}: yaml: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"error parsing {source}: yaml: nested too deeply") from None
     objects: list[dict[str, Any]] = []
     for document in documents:
         if document is None:
@@ -79,7 +92,6 @@ def split_documents(text: str, source: str) -> list[dict[str, Any]]:
                 f"error parsing {source}: expected an object with apiVersion, kind and "
                 f"metadata, got {type(document).__name__}"
             )
-        document = _plain(document)
         if document.get("kind") == "List" and isinstance(document.get("items"), list):
             for item in document["items"]:
                 if not isinstance(item, dict):
@@ -106,6 +118,7 @@ def to_manifest(document: dict[str, Any], source: str, *, namespace: str | None)
             f'resource mapping not found for name: "{meta.get("name", "")}" namespace: '
             f'"{meta.get("namespace", "")}" from "{source}": {exc}'
         ) from None
+    check_writable(kind)
     if kind.namespaced:
         ns = str(meta.get("namespace") or "")
         if ns and namespace and ns != namespace:

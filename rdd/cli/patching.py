@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from rdd.cli.arguments import UsageError, one_object, parse_annotations
+from rdd.cli.arguments import UsageError, check_writable, one_object, parse_annotations
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.mergepatch import merge_patch
@@ -69,6 +69,7 @@ async def patch_object(
 
 async def patch(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     kind, name = one_object(args.resource)
+    check_writable(kind)
     if args.type != "merge":
         raise UsageError(f'--type "{args.type}" is not supported: use --type=merge')
     body = parse_patch(args.patch)
@@ -103,6 +104,7 @@ async def annotate(conn: Connection, args: argparse.Namespace, console: Console)
     words = list(args.args)
     split = next((i for i, w in enumerate(words) if "=" in w or w.endswith("-")), len(words))
     kind, name = one_object(words[:split])
+    check_writable(kind)
     changes = parse_annotations(words[split:])
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))

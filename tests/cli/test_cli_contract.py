@@ -212,6 +212,16 @@ def test_unknown_kind(env: dict[str, str]) -> None:
     assert 'no matches for kind "Pod" in version "v1"' in applied.stderr
 
 
+def test_events_are_read_only(env: dict[str, str]) -> None:
+    manifest = (
+        configmap("before-event") + "---\napiVersion: v1\nkind: Event\nmetadata:\n  name: e\n"
+    )
+    result = apply(env, manifest)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "error: events are read-only: they are recorded by the controllers\n"
+    assert run_rdd("ctl", "get", "cm", "before-event", env=env).returncode == 1
+
+
 def test_malformed_yaml(env: dict[str, str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(configmap("first") + "---\nmetadata: [\n")

@@ -121,6 +121,53 @@ def test_malformed_yaml_is_reported_before_connecting(tmp_path: Path) -> None:
     assert err.startswith(f"error: error parsing {manifest}: yaml: line 2:")
 
 
+EVENT_MANIFEST = "apiVersion: v1\nkind: Event\nmetadata:\n  name: e\n"
+READ_ONLY = "error: events are read-only: they are recorded by the controllers\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ctl", "patch", "event", "e", "-p", "{}"],
+        ["ctl", "annotate", "ev/e", "a=b"],
+        ["ctl", "delete", "events", "e"],
+    ],
+)
+def test_events_are_read_only(argv: list[str], tmp_path: Path) -> None:
+    """Refused before connecting: the event service serves only reads."""
+    assert rdd(argv, tmp_path) == (1, "", READ_ONLY)
+
+
+def test_applying_an_event_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    manifest = tmp_path / "e.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\n" + EVENT_MANIFEST
+    )
+    assert rdd(["ctl", "apply", "-f", str(manifest)], tmp_path) == (1, "", READ_ONLY)
+
+
+@pytest.mark.parametrize("named", ["file", "folder"])
+def test_manifest_that_is_not_utf8(named: str, tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    bad = folder / "bad.yaml"
+    bad.write_bytes(b"kind: \xff\xfe\n")
+    target = bad if named == "file" else folder
+    code, out, err = rdd(["ctl", "apply", "-f", str(target)], tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: error reading {bad}: 'utf-8' codec can't decode")
+    assert err.count("\n") == 1
+
+
+def test_recursive_yaml_is_a_parse_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "loop.yaml"
+    manifest.write_text("a: &a [*a]\n")
+    code, out, err = rdd(["ctl", "apply", "-f", str(manifest)], tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: error parsing {manifest}: yaml: ")
+    assert "unexpected" not in err
+
+
 def _raising(error: BaseException) -> object:
     async def command(conn: Connection, args: argparse.Namespace, console: Console) -> int:
         raise error

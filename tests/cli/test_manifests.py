@@ -77,6 +77,35 @@ def test_malformed_yaml(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: &a [*a]\n", "error parsing f.yaml: yaml: an alias refers to a node that contains it"),
+        (
+            "a: &a {b: *a}\n",
+            "error parsing f.yaml: yaml: an alias refers to a node that contains it",
+        ),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "error parsing f.yaml: yaml: nested too deeply"),
+    ],
+)
+def test_yaml_that_json_cannot_hold(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        split_documents(text, "f.yaml")
+    assert info.value.message.startswith(message)
+
+
+def test_shared_aliases_are_fine() -> None:
+    text = "kind: ConfigMap\nx: &x [1]\ny: [*x, *x]\n"
+    assert split_documents(text, "f.yaml") == [{"kind": "ConfigMap", "x": [1], "y": [[1], [1]]}]
+
+
+def test_events_are_read_only() -> None:
+    document = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}}
+    with pytest.raises(UsageError) as info:
+        to_manifest(document, "f", namespace=None)
+    assert info.value.message == "events are read-only: they are recorded by the controllers"
+
+
+@pytest.mark.parametrize(
     ("document", "message"),
     [
         (
