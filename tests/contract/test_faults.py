@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
+from typing import Any
 
 from rdd.meta.names import RESTART_ANNOTATION
 from tests.contract.conftest import Session
@@ -159,3 +161,67 @@ async def test_services_recover_after_an_etcd_restart(make_session: Callable[...
     await set_running(session.api, True)
     app = await settled(session.api)
     assert has_condition(app, "Running", "True", "Started")
+
+
+async def test_a_vm_that_keeps_dying_while_booting_is_start_failed_and_backs_off(
+    make_session: Callable[..., Session],
+):
+    session = make_session(RDD_SIM_BOOT_SECONDS="60")
+    api, stack = session.api, session.stack
+    await api.apps.create(new_app(running=True))
+    pids = await eventually(stack.vm_processes, timeout=10, message="no host agent")
+    waits = []
+    for kill in range(3):
+        os.kill(pids[0], signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        def restarted(before: list[int] = pids) -> list[int] | None:
+            now = stack.vm_processes()
+            return now if now and now != before else None
+
+        if kill == 1:
+            # While it waits to start again, Running says why it is down.
+            async def failed() -> Any:
+                vm = await api.limavms.get("rd", "default")
+                return has_condition(vm, "Running", "False", "StartFailed") and vm
+
+            vm = await eventually(failed, timeout=1, message="no StartFailed while backing off")
+            running = condition(vm, "Running")
+            assert running is not None and "SIGKILL" in running.message
+        pids = await eventually(restarted, timeout=10, message="not restarted")
+        waits.append(time.monotonic() - killed_at)
+    # The first restart is immediate; then 1 s, then 2 s.
+    assert waits[0] < 0.8, waits
+    assert 0.8 <= waits[1] < 3, waits
+    assert 1.8 <= waits[2] < 5, waits
+    events = (await api.events.list("default")).items
+    warnings = [
+        e
+        for e in events
+        if e.involved_object.kind == "LimaVM" and e.reason == "StartFailed" and e.type == "Warning"
+    ]
+    assert sum(e.count for e in warnings) >= 3, warnings
+
+
+async def test_a_template_with_new_images_rebuilds_the_instance(api: Api, stack: Stack):
+    await api.apps.create(new_app(running=True))
+    await settled(api)
+    marker = stack.lima_home / "rd" / "user-data"
+    marker.write_text("built from the old image\n")
+    template = await api.configmaps.get("rd-template", "default")
+    template.data["template"] = template.data["template"].replace(".raw.xz", ".raw.xz?v=2")
+    assert "?v=2" in template.data["template"]
+    updated = await api.configmaps.update(template)
+
+    async def rebuilt():
+        vm = await api.limavms.get("rd", "default")
+        return (
+            vm.status.observed_template_resource_version == updated.metadata.resource_version
+            and has_condition(vm, "Running", "True")
+            and vm.status.restart_count == 2
+        )
+
+    await eventually(rebuilt, timeout=15)
+    assert "?v=2" in (stack.lima_home / "rd" / "lima.yaml").read_text()
+    assert not marker.exists(), "new images need a new instance"
+    await settled(api)
