@@ -24,6 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rdd.config import Settings
+from rdd.drivers.base import HA_PID, parse_pid_text
+from rdd.drivers.sim import is_sim_agent
+from rdd.procs import cmdline, is_alive
 from rdd.stack.etcd import EtcdNotFoundError, is_healthy, start_etcd
 from rdd.stack.health import SERVING, STOPPED, etcd_health, service_health
 from rdd.stack.ports import is_listening
@@ -34,6 +37,8 @@ from rdd.stack.records import COMPONENTS, SERVICES, Layout, Record
 #: service stops its VMs first (RDD_STOP_TIMEOUT_SECONDS each, 30 by default).
 STOP_GRACE: dict[str, float] = {"app": 15.0, "limavm": 45.0, "webhook": 10.0, "etcd": 10.0}
 DEFAULT_START_TIMEOUT = 60.0
+#: Seconds a sim host agent that outlived the limavm service gets after SIGTERM.
+ORPHAN_VM_GRACE = 10.0
 #: Environment variables that wire the services together; set from the records.
 WIRING_VARIABLES = ("RDD_ETCD_ENDPOINTS", "RDD_WEBHOOK_ADDRESS", "RDD_LIMAVM_ADDRESS")
 
@@ -283,29 +288,68 @@ class Supervisor:
 
     def stop(self) -> list[Outcome]:
         """SIGTERM app, limavm, webhook, then etcd, each waited for (bounded,
-        then SIGKILL); records removed. An external etcd is left alone."""
+        then SIGKILL); records removed. An external etcd is left alone.
+
+        A limavm service that was killed (or overran its grace) cannot stop
+        its sim VMs, whose host agents run in their own sessions: once limavm
+        is down, the sim host agents still running under RDD_LIMA_HOME are
+        stopped too (outcome component "vm NAME"). Real Lima VMs are left
+        running, as the lima driver leaves them."""
         if not self.home.is_dir():
             return [Outcome(name, "not running") for name in reversed(COMPONENTS)]
         outcomes = []
         with self.layout.locked():
             for name in reversed(COMPONENTS):
-                record = self.layout.read_record(name)
-                if record is None:
-                    outcomes.append(Outcome(name, "not running"))
-                    continue
-                if not record.managed:
-                    outcomes.append(Outcome(name, "external", None, record.address))
-                elif self._ours(record):
-                    assert record.pid is not None
-                    killed = terminate(record.pid, grace=STOP_GRACE[name])
-                    outcomes.append(
-                        Outcome(name, "killed" if killed else "stopped", record.pid, record.address)
-                    )
-                else:
-                    outcomes.append(Outcome(name, "not running", record.pid, record.address))
-                self.layout.remove_record(name)
+                outcomes.append(self._stop_component(name))
+                if name == "limavm":
+                    outcomes.extend(self._stop_orphan_vms())
             self.layout.remove_endpoints()
         return outcomes
+
+    def _stop_component(self, name: str) -> Outcome:
+        record = self.layout.read_record(name)
+        if record is None:
+            return Outcome(name, "not running")
+        if not record.managed:
+            outcome = Outcome(name, "external", None, record.address)
+        elif self._ours(record):
+            assert record.pid is not None
+            killed = terminate(record.pid, grace=STOP_GRACE[name])
+            outcome = Outcome(name, "killed" if killed else "stopped", record.pid, record.address)
+        else:
+            outcome = Outcome(name, "not running", record.pid, record.address)
+        self.layout.remove_record(name)
+        return outcome
+
+    def _stop_orphan_vms(self) -> list[Outcome]:
+        """Stop the sim host agents left running under RDD_LIMA_HOME (call
+        once limavm is down): SIGTERM, bounded wait, SIGKILL."""
+        outcomes = []
+        for name, pid in self.orphan_sim_agents():
+            killed = terminate(pid, grace=ORPHAN_VM_GRACE)
+            outcomes.append(Outcome(f"vm {name}", "killed" if killed else "stopped", pid))
+        return outcomes
+
+    def orphan_sim_agents(self) -> list[tuple[str, int]]:
+        """(instance, pid) of each live sim host agent of this stack: the pid
+        in `<lima_home>/<name>/ha.pid`, checked against the process's argv (a
+        process whose argv cannot be read is left alone: it may be a real
+        Lima host agent, which is never ours to stop)."""
+        found: list[tuple[str, int]] = []
+        if not self._lima_home.is_dir():
+            return found
+        for inst in sorted(self._lima_home.iterdir()):
+            pidfile = inst / HA_PID
+            try:
+                pid = parse_pid_text(pidfile.read_text())
+            except OSError:
+                continue
+            if pid is None or not is_alive(pid):
+                continue
+            argv = cmdline(pid)
+            if argv is not None and is_sim_agent(argv, pidfile):
+                found.append((inst.name, pid))
+        return found
 
     # -- status -------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rdd.meta.names import RESTART_ANNOTATION
-from tests.contract.conftest import Session
+from tests.contract.conftest import Session, assert_clean
 from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
 from tests.contract.test_lifecycle import settled
 from tests.helpers import eventually
@@ -225,3 +225,31 @@ async def test_a_template_with_new_images_rebuilds_the_instance(api: Api, stack:
     assert "?v=2" in (stack.lima_home / "rd" / "lima.yaml").read_text()
     assert not marker.exists(), "new images need a new instance"
     await settled(api)
+
+
+async def test_svc_stop_after_limavm_was_killed_stops_its_vms(
+    make_stack: Callable[..., Stack],
+):
+    stack = make_stack()
+    api = Api.connect(stack)
+    try:
+        await api.apps.create(new_app(running=True))
+        await settled(api)
+        running = stack.vm_processes()
+        assert running
+        stack.kill("limavm")  # SIGKILL: the service cannot stop its VMs
+        assert stack.vm_processes() == running
+        outcomes = stack.supervisor.stop()
+        assert stack.vm_processes() == [], "svc stop left the VM of a killed limavm running"
+        assert ("vm rd", "stopped", running[0]) in [
+            (o.component, o.action, o.pid) for o in outcomes
+        ]
+        # The next start finds the instance stopped and brings it back.
+        stack.start()
+        await api.close()
+        api = Api.connect(stack)
+        await settled(api)
+        assert has_condition(await api.limavms.get("rd", "default"), "Running", "True")
+    finally:
+        await assert_clean(api, stack)
+        await api.close()
