@@ -4,10 +4,70 @@ Each field says which variable sets it; CLI.md lists them for users."""
 
 from __future__ import annotations
 
+import math
 import os
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+#: RDD_VM_DRIVER's values; unset picks lima when limactl is on PATH, else sim.
+VM_DRIVERS = ("lima", "sim")
+#: RDD_HOST_ARCH's values; unset means the platform's (amd64 and arm64 are
+#: read as x86_64 and aarch64).
+HOST_ARCHES = ("x86_64", "aarch64")
+_PLATFORM_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+#: Variables that hold seconds: non-negative numbers (RDD_RPC_TIMEOUT > 0).
+SECONDS_VARIABLES = (
+    "RDD_SIM_BOOT_SECONDS",
+    "RDD_SIM_PREPARE_SECONDS",
+    "RDD_STOP_TIMEOUT_SECONDS",
+    "RDD_RPC_TIMEOUT",
+)
+DEFAULT_RPC_TIMEOUT = 10.0
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value no process of the stack can use."""
+
+
+def _seconds_problem(name: str, raw: str) -> str | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (name == "RDD_RPC_TIMEOUT" and value == 0):
+        bound = "positive" if name == "RDD_RPC_TIMEOUT" else "non-negative"
+        return f'{name}: must be a {bound} number of seconds, got "{raw}"'
+    return None
+
+
+def environment_problems(env: Mapping[str, str], *, machine: str | None = None) -> list[str]:
+    """What is wrong with the variables the services read, one message
+    each (`RDD_HOST_ARCH: must be x86_64 or aarch64, got "sparc"`); empty
+    when all is well. Checked by `rdd svc start` before anything is spawned,
+    so a bad value is one line on the CLI, not a service dying at start-up.
+    An empty variable counts as unset. `machine`: platform.machine() (tests)."""
+    found = []
+    driver = env.get("RDD_VM_DRIVER", "").strip()
+    if driver and driver not in VM_DRIVERS:
+        found.append(f'RDD_VM_DRIVER: must be lima or sim, got "{driver}"')
+    arch = env.get("RDD_HOST_ARCH", "").strip()
+    if arch and arch not in HOST_ARCHES:
+        found.append(f'RDD_HOST_ARCH: must be x86_64 or aarch64, got "{arch}"')
+    if not arch:
+        machine = platform.machine() if machine is None else machine
+        if _PLATFORM_ARCHES.get(machine.strip().lower()) is None:
+            found.append(
+                f'RDD_HOST_ARCH: unset, and this host\'s architecture "{machine}" is not '
+                "supported: set it to x86_64 or aarch64"
+            )
+    for name in SECONDS_VARIABLES:
+        raw = env.get(name, "").strip()
+        problem = _seconds_problem(name, raw) if raw else None
+        if problem:
+            found.append(problem)
+    return found
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -34,7 +94,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings `env` (default os.environ) gives; SettingsError when
+        one of them cannot be used."""
         env = os.environ if env is None else env
+        raw_timeout = env.get("RDD_RPC_TIMEOUT", "").strip()
+        problem = _seconds_problem("RDD_RPC_TIMEOUT", raw_timeout) if raw_timeout else None
+        if problem:
+            raise SettingsError(problem)
         home = Path(env.get("RDD_HOME") or default_home(env)).expanduser()
         return cls(
             home=home,
@@ -43,5 +109,5 @@ class Settings:
             etcd_prefix=env.get("RDD_ETCD_PREFIX", "/rdd"),
             webhook_address=env.get("RDD_WEBHOOK_ADDRESS", ""),
             limavm_address=env.get("RDD_LIMAVM_ADDRESS", ""),
-            rpc_timeout=float(env.get("RDD_RPC_TIMEOUT", "10")),
+            rpc_timeout=float(raw_timeout) if raw_timeout else DEFAULT_RPC_TIMEOUT,
         )

@@ -18,7 +18,7 @@ from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
 from rdd.cli.connection import Connection, explain_unavailable
 from rdd.cli.console import Console, usage_error_line
 from rdd.cli.vms import TEMPLATE_HELP
-from rdd.config import Settings
+from rdd.config import Settings, SettingsError
 from rdd.errors import ApiError, ForbiddenError, UnavailableError
 
 AsyncCommand = Callable[[Connection, argparse.Namespace, Console], Awaitable[int]]
@@ -255,6 +255,9 @@ def run(
     except UsageError as exc:
         console.warn(usage_error_line(exc.message))
         return exc.exit_code
+    except SettingsError as exc:
+        console.warn(usage_error_line(str(exc)))
+        return 1
     except UnavailableError as exc:
         reason = explain_unavailable(Settings.from_env(console.env).home)
         if reason:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rdd.cli.arguments import UsageError, parse_duration
@@ -40,19 +43,95 @@ def status_table(status: StackStatus) -> str:
     return render_table(rows)
 
 
+#: How much of a component's log a start failure shows.
+FAILURE_LOG_LINES = 10
+_LOG_BYTES = 64 * 1024
+_RUN_HEADER = re.compile(r"^--- rdd svc start: (\S+) at ")
+_CHAINED = (
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+)
+
+
+def shorten_tracebacks(lines: list[str]) -> tuple[list[str], str]:
+    """(lines with each Python traceback reduced to its exception line,
+    the last such exception without its module path) (pure)."""
+    kept: list[str] = []
+    last = ""
+    inside = False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last):"):
+            inside = True
+            continue
+        if inside:
+            if not line.strip() or line[0].isspace() or line in _CHAINED:
+                continue
+            inside = False
+            exception, sep, message = line.partition(": ")
+            if " " not in exception:
+                last = exception.rpartition(".")[2] + sep + message
+                line = last
+        elif line in _CHAINED or not line.strip():
+            continue
+        kept.append(line)
+    return kept, last
+
+
+def last_run(text: str) -> list[str]:
+    """The lines after the last `--- rdd svc start: ... ---` header (pure)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if _RUN_HEADER.match(line)]
+    return lines[starts[-1] + 1 :] if starts else lines
+
+
+def _read_log(path: Path | None, fallback: str) -> str:
+    if path is None:
+        return fallback
+    try:
+        with open(path, "rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - _LOG_BYTES))
+            return log.read().decode(errors="replace")
+    except OSError:
+        return fallback
+
+
+def failure_message(message: str, log_text: str, log_path: Path | None) -> str:
+    """What `rdd svc start` says when a component did not start (pure): the
+    supervisor's message and the exception that ended the component on the
+    first line, then the last lines of its log for this run, tracebacks cut."""
+    lines, exception = shorten_tracebacks(last_run(log_text))
+    if exception:
+        message = f"{message}: {exception}"
+        lines = [line for line in lines if line != exception]
+    if not log_path:
+        return message
+    if not lines:
+        return f"{message}\n(details in {log_path})"
+    tail = "\n".join(lines[-FAILURE_LOG_LINES:])
+    return f"{message}\nlast lines of {log_path}:\n{tail}"
+
+
 def start(args: argparse.Namespace, console: Console) -> int:
     supervisor = Supervisor(console.env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))
     except StackError as exc:
-        raise UsageError(str(exc)) from None
+        log_text = _read_log(exc.log_path, exc.log_tail)
+        raise UsageError(failure_message(exc.message, log_text, exc.log_path)) from None
     for outcome in outcomes:
         console.line(outcome_line(outcome))
     return 0
 
 
+def _without_rpc_timeout(env: Mapping[str, str]) -> dict[str, str]:
+    """stop and status make no RPC: a bad RDD_RPC_TIMEOUT must not keep a
+    stack that was started without it from being stopped."""
+    return {k: v for k, v in env.items() if k != "RDD_RPC_TIMEOUT"}
+
+
 def stop(args: argparse.Namespace, console: Console) -> int:
-    for outcome in Supervisor(console.env).stop():
+    for outcome in Supervisor(_without_rpc_timeout(console.env)).stop():
         console.line(outcome_line(outcome))
     return 0
 
@@ -61,7 +140,7 @@ def status(args: argparse.Namespace, console: Console) -> int:
     """Exit 0 when every component is SERVING, 1 otherwise (for scripts)."""
     if args.output not in (None, "json"):
         raise UsageError(f'unsupported output format "{args.output}": use -o json')
-    current = Supervisor(console.env).status()
+    current = Supervisor(_without_rpc_timeout(console.env)).status()
     if args.output == "json":
         console.write(json.dumps(status_document(current), indent=2) + "\n")
     else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdd.config import Settings
+from rdd.config import Settings, environment_problems
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
 from rdd.procs import cmdline, is_alive
@@ -146,7 +146,11 @@ class Supervisor:
     # -- start --------------------------------------------------------------
 
     def start(self, *, timeout: float = DEFAULT_START_TIMEOUT) -> list[Outcome]:
-        """Bring every component to SERVING; returns what was done to each."""
+        """Bring every component to SERVING; returns what was done to each.
+        A variable no service could use is a StackError before anything starts."""
+        problems = environment_problems(self._env)
+        if problems:
+            raise StackError("; ".join(problems))
         self.layout.prepare()
         with self.layout.locked():
             outcomes = [self._ensure_etcd()]
@@ -232,7 +236,12 @@ class Supervisor:
         return Outcome(name, action, process.pid, address)
 
     def _spawn(self, name: str, *, port: int, wiring: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in self._env.items() if k not in WIRING_VARIABLES}
+        # An empty RDD_* variable means unset, to the services as to this check.
+        env = {
+            k: v
+            for k, v in self._env.items()
+            if k not in WIRING_VARIABLES and (v.strip() or not k.startswith("RDD_"))
+        }
         env.update(wiring)
         env["RDD_HOME"] = str(self.home)
         env["RDD_LIMA_HOME"] = str(self._lima_home)

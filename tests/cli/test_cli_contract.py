@@ -456,6 +456,30 @@ def test_etcd_comes_back_on_its_endpoint(env: dict[str, str]) -> None:
     ok(apply(env, configmap("after-etcd-restart")))
 
 
+def test_a_service_that_cannot_start_says_why_on_the_first_line(tmp_path: Path) -> None:
+    home = tmp_path / "failing-home"
+    home.mkdir()
+    (home / "not-a-folder").write_text("")
+    failing = stack_env(home) | {"RDD_LIMA_HOME": str(home / "not-a-folder")}
+    try:
+        result = run_rdd("svc", "start", env=failing, timeout=120)
+        assert (result.returncode, result.stdout) == (1, "")
+        first = result.stderr.splitlines()[0]
+        assert first.startswith("error: limavm exited with status 1 before SERVING: ")
+        assert "FileExistsError" in first
+        assert "Traceback" not in result.stderr and 'File "' not in result.stderr
+    finally:
+        stop_and_check(failing)
+
+
+def test_a_bad_environment_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "bad-env-home"
+    result = run_rdd("svc", "start", env=stack_env(home) | {"RDD_HOST_ARCH": "sparc"})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == 'error: RDD_HOST_ARCH: must be x86_64 or aarch64, got "sparc"\n'
+    assert processes_of(home) == []
+
+
 def test_two_stacks_side_by_side(env: dict[str, str], tmp_path: Path) -> None:
     other = stack_env(tmp_path / "other-home")
     try:
