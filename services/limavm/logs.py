@@ -3,10 +3,12 @@ lines) and `ha.stdout.log` (JSON events) under `$RDD_LIMA_HOME/<name>`,
 merged in time order, optionally followed.
 
 Following waits on directory changes (inotify through
-rdd.drivers.watching.DirWatch), never a busy loop. Each start recreates the
-files, so a replaced or truncated file is read again from its beginning. The
-stream survives the instance directory being rebuilt (a template change) and
-ends once the LimaVM is gone or being deleted, or when the client cancels.
+rdd.drivers.watching.DirWatch), never a busy loop or a poll. Each start
+recreates the files, so a replaced or truncated file is read again from its
+beginning. The stream survives the instance directory being rebuilt (a
+template change) and ends once the LimaVM is gone or being deleted (the
+caller's `gone` event, set from a watch on the LimaVM) and its instance
+directory is removed, or when the client cancels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import heapq
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +37,10 @@ READ_BYTES = 256 * 1024
 MAX_LINE_BYTES = 64 * 1024
 #: Roughly how many bytes of lines one streamed batch carries.
 BATCH_BYTES = 256 * 1024
-#: While the instance directory is absent, how often to ask whether the LimaVM still exists.
-RECHECK_SECONDS = 1.0
-
 #: Sorts before every real time: lines before the first timestamped one.
 EPOCH = datetime.min.replace(tzinfo=UTC)
 
 Line = tuple[str, str]  # (source, text)
-StillWanted = Callable[[], Awaitable[bool]]
 
 _TEXT_TIME = re.compile(r'(?:^|\s)time="([^"]+)"')
 
@@ -190,30 +188,42 @@ def _inode(path: Path) -> int | None:
         return None
 
 
-async def _wait_for_dir(inst_dir: Path, still_wanted: StillWanted) -> bool:
+async def _first_of(*waits: Awaitable[object]) -> None:
+    """Return once any of `waits` has finished; the others are cancelled."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _wait_for_dir(inst_dir: Path, gone: asyncio.Event) -> bool:
     """Wait until the instance directory exists: False when the LimaVM went away first."""
     with DirWatch(inst_dir.parent) as watch:
         while not inst_dir.is_dir():
-            if not await still_wanted():
+            if gone.is_set():
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watch.changed(), RECHECK_SECONDS)
+            await _first_of(watch.changed(), gone.wait())
     return True
 
 
 async def stream_logs(
-    inst_dir: Path, *, follow: bool, still_wanted: StillWanted
+    inst_dir: Path, *, follow: bool, gone: asyncio.Event
 ) -> AsyncIterator[list[Line]]:
     """Batches of (source, text): everything logged so far, then (`follow`)
-    new lines as they are written, until `still_wanted()` says the LimaVM is
-    gone (asked when the instance directory is missing)."""
+    new lines as they are written, until the instance directory is missing
+    once `gone` is set (the LimaVM is deleting or deleted)."""
     reader = LogReader(inst_dir)
     if not follow:
         for batch in reader.drain(final=True):
             yield batch
         return
     while True:
-        if not inst_dir.is_dir() and not await _wait_for_dir(inst_dir, still_wanted):
+        if not inst_dir.is_dir() and not await _wait_for_dir(inst_dir, gone):
             return
         with DirWatch(inst_dir) as watch:
             inode = _inode(inst_dir)

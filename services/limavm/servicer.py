@@ -4,6 +4,9 @@ driver and LIMA_HOME this service runs with, for `rdd limavm shell`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +15,19 @@ import grpc
 
 from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.drivers.base import instance_dir
-from rdd.errors import ApiError, NotFoundError
+from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
 from rdd.server.resources import ResourceServicer
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
 from services.limavm.logs import stream_logs
+
+log = logging.getLogger("services.limavm.logs")
+#: After the watch failed (compaction, etcd unreachable): first wait before
+#: listing again, doubled up to the maximum.
+RELIST_DELAY = 0.1
+RELIST_DELAY_MAX = 5.0
 
 
 class LimaVMServicer(ResourceServicer):
@@ -55,24 +64,63 @@ class LimaVMServicer(ResourceServicer):
         while the instance is not built yet), followed on request."""
         namespace = request.namespace or "default"
         try:
-            await self._registry.get(LIMAVM, namespace, request.name)
+            vm: Any = await self._registry.get(LIMAVM, namespace, request.name)
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             return
-
-        async def still_wanted() -> bool:
-            try:
-                vm: Any = await self._registry.get(LIMAVM, namespace, request.name)
-            except NotFoundError:
-                return False
-            return not is_deleting(vm)
-
+        gone = asyncio.Event()
+        watcher: asyncio.Task[None] | None = None
+        if request.follow:
+            watcher = asyncio.create_task(
+                self._watch_until_gone(namespace, request.name, vm.metadata.uid, gone)
+            )
         inst_dir = instance_dir(self._lima_home, request.name)
-        batches = stream_logs(inst_dir, follow=request.follow, still_wanted=still_wanted)
         try:
-            async for batch in batches:
+            async for batch in stream_logs(inst_dir, follow=request.follow, gone=gone):
                 yield limavm_pb2.LogChunk(
                     lines=[limavm_pb2.LogLine(source=source, text=text) for source, text in batch]
                 )
-        except ApiError as error:  # the store went away while following
-            await context.abort(code_for(error), error.message)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _watch_until_gone(
+        self, namespace: str, name: str, uid: str, gone: asyncio.Event
+    ) -> None:
+        """Set `gone` once the LimaVM `uid` is deleting or deleted, learnt
+        from a watch on the namespace's LimaVMs (a list gives the revision to
+        watch from; listed again after a compaction or a failed list)."""
+        delay = RELIST_DELAY
+        while True:
+            try:
+                vms, revision = await self._registry.list(LIMAVM, namespace)
+                vm = next((v for v in vms if v.metadata.name == name), None)
+                if vm is None or vm.metadata.uid != uid or is_deleting(vm):
+                    break
+                events = self._registry.watch(LIMAVM, namespace, revision)
+                try:
+                    async for event in events:
+                        delay = RELIST_DELAY
+                        obj = event.obj
+                        if obj.metadata.name == name and (
+                            event.type == "DELETED" or obj.metadata.uid != uid or is_deleting(obj)
+                        ):
+                            gone.set()
+                            return
+                finally:
+                    await _close(events)
+                log.info("event=logs_watch_ended name=%s", name)
+            except ApiError as error:
+                log.info("event=logs_watch_retry name=%s error=%r", name, error.message)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RELIST_DELAY_MAX)
+        gone.set()
+
+
+async def _close(iterator: AsyncIterator[Any]) -> None:
+    """End an async generator now (its etcd watch), not when it is collected."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from rdd.kinds import LIMAVM
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Registry
 from services.limavm.logs import (
     EPOCH,
     LogFile,
@@ -22,6 +25,7 @@ from services.limavm.logs import (
     merge_by_time,
     stream_logs,
 )
+from services.limavm.servicer import LimaVMServicer
 from tests.helpers import eventually
 
 STDERR, STDOUT = "ha.stderr.log", "ha.stdout.log"
@@ -114,22 +118,18 @@ async def collect(stream: AsyncIterator[list[tuple[str, str]]]) -> list[tuple[st
     return [line async for batch in stream for line in batch]
 
 
-async def always() -> bool:
-    return True
-
-
 async def test_stream_without_follow(tmp_path: Path) -> None:
     inst = tmp_path / "vm1"
     inst.mkdir()
     (inst / STDERR).write_text(logrus(1, "starting") + "\n" + logrus(3, "READY") + "\n")
     (inst / STDOUT).write_text(event(2, '{"running":true}') + "\n")
-    lines = await collect(stream_logs(inst, follow=False, still_wanted=always))
+    lines = await collect(stream_logs(inst, follow=False, gone=asyncio.Event()))
     assert [text for _, text in lines] == [
         logrus(1, "starting"),
         event(2, '{"running":true}'),
         logrus(3, "READY"),
     ]
-    missing = await collect(stream_logs(tmp_path / "absent", follow=False, still_wanted=always))
+    missing = await collect(stream_logs(tmp_path / "absent", follow=False, gone=asyncio.Event()))
     assert missing == []
 
 
@@ -137,15 +137,11 @@ async def test_follow_survives_a_rebuild_and_ends_when_the_vm_is_gone(tmp_path: 
     inst = tmp_path / "vm1"
     inst.mkdir()
     (inst / STDERR).write_text(logrus(1, "first") + "\n")
-    wanted = True
-
-    async def still_wanted() -> bool:
-        return wanted
-
+    gone = asyncio.Event()
     seen: list[str] = []
 
     async def follow() -> None:
-        async for batch in stream_logs(inst, follow=True, still_wanted=still_wanted):
+        async for batch in stream_logs(inst, follow=True, gone=gone):
             seen.extend(text for _, text in batch)
 
     task = asyncio.create_task(follow())
@@ -161,7 +157,10 @@ async def test_follow_survives_a_rebuild_and_ends_when_the_vm_is_gone(tmp_path: 
         (inst / STDOUT).write_text(event(9, '{"running":true}') + "\n")
         await eventually(lambda: seen[-1:] == [event(9, '{"running":true}')], timeout=5)
         assert not task.done()
-        wanted = False
+        gone.set()  # deleting: the stream goes on while the instance directory is there
+        (inst / STDOUT).write_text(event(10, '{"exiting":true}') + "\n")
+        await eventually(lambda: seen[-1:] == [event(10, '{"exiting":true}')], timeout=5)
+        assert not task.done()
         shutil.rmtree(inst)
         await asyncio.wait_for(task, timeout=5)
     finally:
@@ -175,7 +174,7 @@ async def test_follow_waits_for_the_instance_directory(tmp_path: Path) -> None:
     seen: list[str] = []
 
     async def follow() -> None:
-        async for batch in stream_logs(inst, follow=True, still_wanted=always):
+        async for batch in stream_logs(inst, follow=True, gone=asyncio.Event()):
             seen.extend(text for _, text in batch)
 
     task = asyncio.create_task(follow())
@@ -188,3 +187,87 @@ async def test_follow_waits_for_the_instance_directory(tmp_path: Path) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_follower_waiting_for_the_directory_ends_when_the_vm_goes(tmp_path: Path) -> None:
+    """Woken by the event, not by a timer: no directory ever appears."""
+    gone = asyncio.Event()
+    task = asyncio.create_task(collect(stream_logs(tmp_path / "vm1", follow=True, gone=gone)))
+    try:
+        await asyncio.sleep(0.1)
+        assert not task.done()
+        gone.set()
+        assert await asyncio.wait_for(task, timeout=0.5) == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_following_a_vm_that_is_already_gone_ends_at_once(tmp_path: Path) -> None:
+    gone = asyncio.Event()
+    gone.set()
+    lines = await asyncio.wait_for(
+        collect(stream_logs(tmp_path / "vm1", follow=True, gone=gone)), timeout=0.5
+    )
+    assert lines == []
+
+
+class CountingRegistry(Registry):
+    """Counts reads, to show that waiting for a deletion asks nothing again."""
+
+    reads = 0
+
+    async def get(self, kind, namespace, name):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await super().get(kind, namespace, name)
+
+    async def list(self, kind, namespace=""):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return await super().list(kind, namespace)
+
+
+def limavm(name: str, *, finalizers: tuple[str, ...] = ()) -> object:
+    vm = LIMAVM.new()
+    vm.metadata.name = name  # type: ignore[attr-defined]
+    vm.metadata.namespace = "default"  # type: ignore[attr-defined]
+    vm.metadata.finalizers.extend(finalizers)  # type: ignore[attr-defined]
+    vm.spec.template_ref.name = "t"  # type: ignore[attr-defined]
+    return vm
+
+
+@pytest.mark.parametrize("finalizers", [(), ("test/hold",)], ids=["deleted", "deleting"])
+async def test_followers_learn_of_a_deletion_from_a_watch(
+    store: EtcdStore, tmp_path: Path, finalizers: tuple[str, ...]
+) -> None:
+    writer, registry = Registry(store), CountingRegistry(store)
+    created = await writer.create(LIMAVM, limavm("watched", finalizers=finalizers))
+    await writer.create(LIMAVM, limavm("other"))
+    servicer = LimaVMServicer(
+        registry, companions=None, driver="sim", lima_home=tmp_path, host_arch="x86_64"
+    )
+    gone = asyncio.Event()
+    uid = created.metadata.uid
+    task = asyncio.create_task(servicer._watch_until_gone("default", "watched", uid, gone))
+    try:
+        await writer.delete(LIMAVM, "default", "other")
+        await asyncio.sleep(1.5)  # longer than any recheck interval
+        assert not gone.is_set()
+        assert registry.reads == 1  # the list the watch starts from; no polling
+        await writer.delete(LIMAVM, "default", "watched")
+        await asyncio.wait_for(gone.wait(), timeout=5)
+        await asyncio.wait_for(task, timeout=5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_vm_replaced_under_the_same_name_is_gone(store: EtcdStore, tmp_path: Path) -> None:
+    registry = Registry(store)
+    servicer = LimaVMServicer(
+        registry, companions=None, driver="sim", lima_home=tmp_path, host_arch="x86_64"
+    )
+    gone = asyncio.Event()
+    await servicer._watch_until_gone("default", "never-there", "some-uid", gone)
+    assert gone.is_set()
