@@ -27,7 +27,8 @@ class WorkQueue:
         self._processing: set[Hashable] = set()
         self._failures: dict[Hashable, int] = {}
         self._timers: set[asyncio.TimerHandle] = set()
-        self._ready = asyncio.Condition()
+        #: Set whenever a key is queued (or on shutdown); getters re-check.
+        self._wakeup = asyncio.Event()
         self._shutting_down = False
 
     def __len__(self) -> int:
@@ -40,11 +41,7 @@ class WorkQueue:
         if key in self._processing:
             return  # queued again by done()
         self._order.append(key)
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._ready:
-            self._ready.notify()
+        self._wakeup.set()
 
     def add_after(self, key: Hashable, delay: float) -> None:
         if delay <= 0:
@@ -75,12 +72,12 @@ class WorkQueue:
         self._failures.pop(key, None)
 
     async def get(self) -> Hashable:
-        async with self._ready:
-            while not self._order:
-                if self._shutting_down:
-                    raise ShutDownError
-                await self._ready.wait()
-            key = self._order.popleft()
+        while not self._order:
+            if self._shutting_down:
+                raise ShutDownError
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        key = self._order.popleft()
         self._dirty.discard(key)
         self._processing.add(key)
         return key
@@ -89,12 +86,11 @@ class WorkQueue:
         self._processing.discard(key)
         if key in self._dirty and not self._shutting_down:
             self._order.append(key)
-            asyncio.get_running_loop().create_task(self._notify())
+            self._wakeup.set()
 
     async def shut_down(self) -> None:
         self._shutting_down = True
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
-        async with self._ready:
-            self._ready.notify_all()
+        self._wakeup.set()

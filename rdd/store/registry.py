@@ -202,6 +202,8 @@ class Registry:
                 raise ConflictError(conflict_message(kind, meta.name))
             new = await change(old)
             if new == old or dry_run:
+                if guessed:
+                    continue  # nothing is committed, so judge it against etcd, not the cache
                 return new
             target = None if rules.is_gone(new) else new
             try:

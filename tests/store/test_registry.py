@@ -211,3 +211,14 @@ async def test_a_cached_guess_is_only_used_for_the_named_version_and_cas_catches
     unconditional = await cached.update(CONFIGMAP, configmap("cached", x="5"))
     assert unconditional.data["x"] == "5"
     assert (await plain.get(CONFIGMAP, "default", "cached")).data["x"] == "5"
+
+
+async def test_a_no_op_on_a_stale_cached_version_is_still_a_conflict(store: EtcdStore):
+    plain = Registry(store)
+    first = await plain.create(CONFIGMAP, configmap("noop", x="1"))
+    cached = Registry(store, cache=lambda kind, ns, name: first)
+    await plain.update(CONFIGMAP, configmap("noop", x="2"))
+    same = CONFIGMAP.new()
+    same.CopyFrom(first)
+    with pytest.raises(ConflictError):
+        await cached.update(CONFIGMAP, same)
