@@ -27,6 +27,40 @@ SECONDS_VARIABLES = (
 DEFAULT_RPC_TIMEOUT = 10.0
 
 
+@dataclass(frozen=True)
+class Listen:
+    """How a stack's components listen (RDD_LISTEN, `svc start --listen`)."""
+
+    #: False: unix sockets in $RDD_HOME/run (the default). True: TCP with TLS and a token.
+    tcp: bool = False
+    #: TCP mode: the interface address (127.0.0.1 unless `tcp://ADDRESS`).
+    host: str = "127.0.0.1"
+
+    @property
+    def client_host(self) -> str:
+        """Where a client on this machine reaches a server bound to `host`."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "[::]") else self.host
+
+
+def parse_listen(raw: str) -> Listen:
+    """`unix` (or empty), `tcp`, `tcp://ADDRESS` -> Listen; SettingsError
+    otherwise (pure)."""
+    text = raw.strip()
+    if text in ("", "unix"):
+        return Listen()
+    if text == "tcp":
+        return Listen(tcp=True)
+    if text.startswith("tcp://"):
+        host = text.removeprefix("tcp://").rstrip("/")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if host and "/" not in host and (":" not in host or host.count(":") > 1):
+            return Listen(tcp=True, host=host)
+    raise SettingsError(
+        f'RDD_LISTEN: must be unix, tcp or tcp://ADDRESS (an address, no port), got "{raw}"'
+    )
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value no process of the stack can use."""
 
@@ -67,6 +101,10 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
         problem = _seconds_problem(name, raw) if raw else None
         if problem:
             found.append(problem)
+    try:
+        parse_listen(env.get("RDD_LISTEN", ""))
+    except SettingsError as exc:
+        found.append(str(exc))
     return found
 
 
@@ -91,6 +129,8 @@ class Settings:
     limavm_address: str
     #: RDD_RPC_TIMEOUT: deadline in seconds on every internal unary RPC.
     rpc_timeout: float
+    #: RDD_CONFIG: the client configuration the CLI reads; default $RDD_HOME/config.
+    client_config: Path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,4 +150,5 @@ class Settings:
             webhook_address=env.get("RDD_WEBHOOK_ADDRESS", ""),
             limavm_address=env.get("RDD_LIMAVM_ADDRESS", ""),
             rpc_timeout=float(raw_timeout) if raw_timeout else DEFAULT_RPC_TIMEOUT,
+            client_config=Path(env.get("RDD_CONFIG") or home / "config").expanduser(),
         )

@@ -33,6 +33,8 @@ class Kind:
     unique_names: bool = False
     #: Schema: fields that must be non-empty, as (proto path, JSON path).
     required: tuple[tuple[str, str], ...] = ()
+    #: The service that serves this kind's API and runs its controller.
+    served_by: str = "limavm"
 
     @property
     def api_version(self) -> str:
@@ -69,6 +71,7 @@ APP = Kind(
     message=app_pb2.App,
     spec_fields=("spec",),
     has_status=True,
+    served_by="app",
 )
 LIMAVM = Kind(
     kind="LimaVM",
@@ -111,6 +114,11 @@ ALL_KINDS: tuple[Kind, ...] = (APP, LIMAVM, CONFIGMAP, EVENT)
 
 class UnknownKindError(ValueError):
     """A word or apiVersion/kind pair that names none of our kinds."""
+
+
+def kinds_served_by(service: str) -> frozenset[str]:
+    """The kinds (`App`, ...) whose API and controller live in `service`."""
+    return frozenset(kind.kind for kind in ALL_KINDS if kind.served_by == service)
 
 
 def resolve_kind(word: str) -> Kind:

@@ -40,3 +40,11 @@ def cmdline(pid: int) -> list[str] | None:
     except OSError:
         return None
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def pids() -> list[int]:
+    """Every process id /proc lists (empty where there is no /proc)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    return [int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()]

@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from rdd.stack.etcd import EtcdProcess, start_etcd
+from rdd.stack.etcd import EtcdProcess, start_etcd, unix_listen
 from rdd.store.etcd import EtcdStore
 from tests.helpers import unique_prefix
 
 
 @pytest.fixture(scope="session")
 def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdProcess]:
-    """A real etcd on a free loopback port, for the whole session."""
+    """A real etcd on a unix socket, for the whole session."""
     home = tmp_path_factory.mktemp("etcd")
-    process = start_etcd(home / "data", home / "etcd.log")
+    process = start_etcd(home / "data", home / "etcd.log", unix_listen(home))
     yield process
     os.kill(process.pid, signal.SIGTERM)
     with contextlib.suppress(ChildProcessError):

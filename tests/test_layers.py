@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "rdd.config": 1,
     "rdd.status": 1,
     "rdd.procs": 1,
+    "rdd.transport": 1,
     "rdd.store": 2,
     "rdd.runtime": 3,
     "rdd.templates": 4,

@@ -1,8 +1,9 @@
-"""The delete guard every owned object shares: only its owner may delete it.
+"""The guards every owned object shares: only its owner may delete it, and
+only its owner may release it.
 
-Called by each kind's rules on DELETE. The owner first drops the owned-by
-finalizer through ReleaseOwnership, then deletes; anyone else is told whom
-to delete instead.
+Called by each kind's rules on DELETE, and by the dispatcher on every
+UPDATE. The owner first drops the owned-by finalizer through
+ReleaseOwnership, then deletes; anyone else is told whom to delete instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from rdd.meta.names import OWNED_FINALIZER_PREFIX
+from rdd.meta.owners import controller_ref
+from rdd.store.registry import Review
 
 
 def owned_delete_problems(old: Any) -> list[str]:
@@ -23,3 +26,46 @@ def owned_delete_problems(old: Any) -> list[str]:
                 f"delete the {owner} resource instead"
             ]
     return []
+
+
+def _controller_key(obj: Any) -> tuple[str, str, str, str, bool] | None:
+    ref = controller_ref(obj)
+    if ref is None:
+        return None
+    return (ref.api_version, ref.kind, ref.name, ref.uid, ref.block_owner_deletion)
+
+
+def _owned_finalizers(obj: Any) -> set[str]:
+    return {f for f in obj.metadata.finalizers if f.startswith(OWNED_FINALIZER_PREFIX)}
+
+
+def ownership_change_problems(review: Review) -> list[str]:
+    """Why an update is refused for changing who owns the object, or nothing
+    (pure). Ownership is set when the owner creates the child and released
+    only by the owner's service through ReleaseOwnership (the "ownership"
+    subresource): no other write may drop or add an owned-by finalizer or
+    change the controller ownerReference, or anyone could free the child of
+    its owner and delete it."""
+    if review.operation != "UPDATE" or review.subresource == "ownership":
+        return []
+    if review.obj is None or review.old is None:
+        return []
+    name = review.old.metadata.name
+    problems = []
+    old, new = _owned_finalizers(review.old), _owned_finalizers(review.obj)
+    for finalizer in sorted(old - new):
+        problems.append(
+            f'cannot remove finalizer "{finalizer}" from "{name}": only its owner releases '
+            "it (ReleaseOwnership); delete the owner instead"
+        )
+    for finalizer in sorted(new - old):
+        problems.append(
+            f'cannot add finalizer "{finalizer}" to "{name}": ownership is set by the owner '
+            "when it creates the object"
+        )
+    if _controller_key(review.old) != _controller_key(review.obj):
+        problems.append(
+            f'cannot change the controller ownerReference of "{name}": ownership is set by '
+            "the owner at creation and released only by it (ReleaseOwnership)"
+        )
+    return problems

@@ -3,7 +3,7 @@ that decided, as Kubernetes' `admission webhook "<name>" denied the request`.
 
 Called by the admission service for every Mutate and Validate request.
 Events are never reviewed (controllers record them straight into the
-store), and if one is, it is allowed.
+store); a review of a kind without rules, Events included, is denied.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from rdd.admission import apps, configmaps, limavms
 from rdd.admission.lookup import Lookup
+from rdd.admission.ownership import ownership_change_problems
 from rdd.errors import ForbiddenError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.store.registry import Review
@@ -75,10 +76,14 @@ async def mutate(review: Review, lookup: Lookup) -> Any:
 
 async def validate(review: Review, lookup: Lookup) -> None:
     """Returns when the write may happen; raises AdmissionDeniedError (a
-    ForbiddenError) with every problem found, joined by "; "."""
+    ForbiddenError) with every problem found, joined by "; ". A kind with
+    no rules is denied: admission fails closed."""
     rules = _RULES.get(review.kind.kind)
     if rules is None:
-        return
-    problems = await rules.problems(review, lookup)
+        raise AdmissionDeniedError(
+            webhook_name(review.kind, "validate"),
+            f"no admission rules for kind {review.kind.kind}: writes to it are not accepted",
+        )
+    problems = ownership_change_problems(review) or await rules.problems(review, lookup)
     if problems:
         raise AdmissionDeniedError(webhook_name(review.kind, "validate"), "; ".join(problems))

@@ -1,7 +1,9 @@
-"""Reaching a running stack from the CLI: its endpoints from RDD_HOME's
-records, one gRPC channel per service, a typed client per kind.
+"""Reaching a running stack from the CLI: its endpoints and credentials from
+the client configuration ($RDD_HOME/config, or the file RDD_CONFIG names),
+one gRPC channel per service, a typed client per kind.
 
-Used by the `rdd ctl` and `rdd set` commands; the CLI never talks to etcd."""
+Used by the `rdd ctl`, `rdd limavm` and `rdd set` commands; the CLI never
+talks to etcd."""
 
 from __future__ import annotations
 
@@ -14,18 +16,11 @@ import grpc
 from rdd.cli.arguments import UsageError
 from rdd.clients import LimaVMClient, ResourceClient
 from rdd.config import Settings
-from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
-from rdd.server.process import insecure_channel
+from rdd.kinds import LIMAVM, Kind
 from rdd.stack.processes import is_alive
-from rdd.stack.records import COMPONENTS, SERVICES, Layout
-
-#: Which service serves each kind (DESIGN.md's API table).
-SERVED_BY: dict[str, str] = {
-    APP.kind: "app",
-    LIMAVM.kind: "limavm",
-    CONFIGMAP.kind: "limavm",
-    EVENT.kind: "limavm",
-}
+from rdd.stack.records import COMPONENTS, Layout
+from rdd.transport.channels import Credentials, open_channel
+from rdd.transport.clientconfig import ClientConfig, ConfigError, read_config
 
 
 def not_running_message(home: Path, component: str = "") -> str:
@@ -35,11 +30,15 @@ def not_running_message(home: Path, component: str = "") -> str:
     return f"{what} is not running (RDD_HOME={home}); start it with 'rdd svc start'"
 
 
-def explain_unavailable(home: Path) -> str | None:
+def explain_unavailable(settings: Settings) -> str | None:
     """When a call found no server: the service that is down per RDD_HOME's
-    records, as a message; None when the records say everything runs."""
+    records, as a message; None when the records say everything runs, or
+    the configuration names a stack elsewhere (RDD_CONFIG)."""
+    home = settings.home
+    if settings.client_config != home / "config":
+        return None
     layout = Layout(home)
-    if layout.read_endpoints() is None:
+    if not layout.config_file.exists():
         return not_running_message(home)
     for component in COMPONENTS:
         record = layout.read_record(component)
@@ -50,39 +49,52 @@ def explain_unavailable(home: Path) -> str | None:
     return None
 
 
-class Connection:
-    """Channels to the stack recorded in RDD_HOME; close() (or `async with`) ends them."""
+def load_client_config(settings: Settings) -> ClientConfig | None:
+    """The configuration to use; None when RDD_HOME's stack has never
+    written one (not running). UsageError when it cannot be used."""
+    path = settings.client_config
+    if path == settings.home / "config" and not path.exists():
+        return None
+    try:
+        return read_config(path)
+    except ConfigError as exc:
+        raise UsageError(f"client configuration: {exc}") from None
 
-    def __init__(self, home: Path, endpoints: Mapping[str, str] | None, *, timeout: float) -> None:
+
+class Connection:
+    """Channels to the stack a client configuration names; close() (or
+    `async with`) ends them."""
+
+    def __init__(self, home: Path, config: ClientConfig | None, *, timeout: float) -> None:
         self.home = home
         #: None when RDD_HOME records no running stack: the first client()
         #: says so (after the command has checked its own arguments).
-        self._endpoints = None if endpoints is None else dict(endpoints)
+        self._config = config
         self._timeout = timeout
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Connection:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Connection:
         settings = Settings.from_env(env)
-        endpoints = Layout(settings.home).read_endpoints()
-        if endpoints is not None and any(s not in endpoints for s in SERVICES):
-            endpoints = None
-        return cls(settings.home, endpoints, timeout=settings.rpc_timeout)
+        config = load_client_config(settings)
+        return cls(settings.home, config, timeout=settings.rpc_timeout)
 
     def _channel(self, service: str) -> grpc.aio.Channel:
-        if self._endpoints is None:
+        if self._config is None:
             raise UsageError(not_running_message(self.home))
         channel = self._channels.get(service)
         if channel is None:
-            channel = self._channels[service] = insecure_channel(self._endpoints[service])
+            credentials = Credentials(ca=self._config.ca.encode(), token=self._config.token)
+            target = self._config.endpoints[service]
+            channel = self._channels[service] = open_channel(target, credentials)
         return channel
 
     def client(self, kind: Kind) -> ResourceClient:
-        return ResourceClient(kind, self._channel(SERVED_BY[kind.kind]), timeout=self._timeout)
+        return ResourceClient(kind, self._channel(kind.served_by), timeout=self._timeout)
 
     def limavm_client(self) -> LimaVMClient:
         """LimaVMs, with the service's Logs and Info."""
-        return LimaVMClient(self._channel(SERVED_BY[LIMAVM.kind]), timeout=self._timeout)
+        return LimaVMClient(self._channel(LIMAVM.served_by), timeout=self._timeout)
 
     async def close(self) -> None:
         for channel in self._channels.values():

@@ -130,12 +130,32 @@ def build_parser() -> argparse.ArgumentParser:
     svc_commands = svc_parser.add_subparsers(dest="svc_command", metavar="ACTION", required=True)
     start = svc_commands.add_parser("start", help="start what is not running")
     start.add_argument("--timeout", default="60s", help="per component (default 60s)")
+    start.add_argument(
+        "--listen",
+        metavar="unix|tcp[://ADDRESS]",
+        help="unix sockets in $RDD_HOME/run (default), or TCP with TLS and a token "
+        "(on 127.0.0.1, or ADDRESS); also RDD_LISTEN",
+    )
     start.set_defaults(run=svc.start)
+    rotate = svc_commands.add_parser(
+        "rotate-credentials", help="new token, CA and certificates for a stopped stack"
+    )
+    rotate.set_defaults(run=svc.rotate_credentials)
     stop = svc_commands.add_parser("stop", help="stop everything this RDD_HOME started")
     stop.set_defaults(run=svc.stop)
     status = svc_commands.add_parser("status", help="pid, address and health of each component")
     status.add_argument("-o", "--output", help="json")
     status.set_defaults(run=svc.status)
+
+    config_parser = commands.add_parser("config", help="the client configuration")
+    config_commands = config_parser.add_subparsers(
+        dest="config_command", metavar="ACTION", required=True
+    )
+    view = config_commands.add_parser(
+        "view", help="print the client configuration, the token and CA redacted"
+    )
+    view.add_argument("--raw", action="store_true", help="print the token and CA too")
+    view.set_defaults(run=svc.config_view)
 
     ctl_parser = commands.add_parser("ctl", help="read and write resources, like kubectl")
     ctl_commands = ctl_parser.add_subparsers(dest="ctl_command", metavar="VERB", required=True)
@@ -259,7 +279,7 @@ def run(
         console.warn(usage_error_line(str(exc)))
         return 1
     except UnavailableError as exc:
-        reason = explain_unavailable(Settings.from_env(console.env).home)
+        reason = explain_unavailable(Settings.from_env(console.env))
         if reason:
             console.warn(usage_error_line(reason))
         else:

@@ -1,5 +1,6 @@
-"""`rdd svc start|stop|status`: the stack of this RDD_HOME, through
-rdd.stack.supervisor. Formatting is pure; the commands are thin."""
+"""`rdd svc start|stop|status|rotate-credentials` and `rdd config view`: the
+stack of this RDD_HOME, through rdd.stack.supervisor. Formatting is pure;
+the commands are thin."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from rdd.cli.arguments import UsageError, parse_duration
+from rdd.cli.connection import load_client_config
 from rdd.cli.console import Console
 from rdd.cli.output import render_table
+from rdd.config import Settings
 from rdd.stack.supervisor import Outcome, StackError, StackStatus, Supervisor
+from rdd.transport.clientconfig import render
 
 
 def outcome_line(outcome: Outcome) -> str:
@@ -113,7 +117,10 @@ def failure_message(message: str, log_text: str, log_path: Path | None) -> str:
 
 
 def start(args: argparse.Namespace, console: Console) -> int:
-    supervisor = Supervisor(console.env)
+    env = dict(console.env)
+    if args.listen is not None:
+        env["RDD_LISTEN"] = args.listen
+    supervisor = Supervisor(env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))
     except StackError as exc:
@@ -121,6 +128,30 @@ def start(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(failure_message(exc.message, log_text, exc.log_path)) from None
     for outcome in outcomes:
         console.line(outcome_line(outcome))
+    return 0
+
+
+def rotate_credentials(args: argparse.Namespace, console: Console) -> int:
+    """New credentials for a stopped stack; clients need the new config."""
+    supervisor = Supervisor(_without_rpc_timeout(console.env))
+    try:
+        supervisor.rotate_credentials()
+    except StackError as exc:
+        raise UsageError(exc.message) from None
+    console.line(f"new credentials in {supervisor.pki.folder}; 'rdd svc start' uses them")
+    return 0
+
+
+def config_view(args: argparse.Namespace, console: Console) -> int:
+    """`rdd config view [--raw]`: the client configuration the CLI would use."""
+    settings = Settings.from_env(_without_rpc_timeout(console.env))
+    config = load_client_config(settings)
+    if config is None:
+        raise UsageError(
+            f"no client configuration at {settings.client_config}: start the stack "
+            "with 'rdd svc start', or point RDD_CONFIG at one"
+        )
+    console.write(render(config, redact=not args.raw))
     return 0
 
 

@@ -1,12 +1,18 @@
 """The one way a service process runs: gRPC servicers, async health,
-reflection from the proto descriptors, background components (controllers),
-the chosen address written once SERVING, graceful stop on SIGTERM/SIGINT."""
+reflection from the proto descriptors, the bearer-token interceptor,
+background components (controllers), the chosen address written once
+SERVING, graceful stop on SIGTERM/SIGINT.
+
+A service listens on a unix socket (`--listen unix:///abs/path.sock`, made
+0600 in a folder only its owner can enter) or, in TCP mode, on HOST:PORT
+with TLS, its certificate from `$RDD_HOME/pki`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -21,11 +27,19 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rdd.errors import ApiError
+from rdd.server.auth import Authenticator, AuthInterceptor
+from rdd.transport.channels import MAX_MESSAGE_BYTES, Credentials, service_credentials
+from rdd.transport.pki import Pki, PkiError
+from rdd.transport.sockets import (
+    SocketPathError,
+    check_socket_path,
+    is_unix_target,
+    socket_path,
+    unix_target,
+)
 
 log = logging.getLogger(__name__)
 
-#: Below etcd's 1.5 MiB request limit, so any accepted object can be stored.
-MAX_MESSAGE_BYTES = 1024 * 1024
 GRACE_SECONDS = 5.0
 
 #: An admission review carries an object and the stored one, as JSON (which
@@ -36,18 +50,32 @@ SERVER_OPTIONS = [
     ("grpc.max_send_message_length", 4 * MAX_MESSAGE_BYTES),
     ("grpc.so_reuseport", 0),
 ]
-CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", 4 * MAX_MESSAGE_BYTES),
-    ("grpc.enable_http_proxy", 0),
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-]
 
 
-def insecure_channel(address: str, *, max_send_bytes: int = MAX_MESSAGE_BYTES) -> grpc.aio.Channel:
-    """Channel to another of our services, with our limits."""
-    options = [*CHANNEL_OPTIONS, ("grpc.max_send_message_length", max_send_bytes)]
-    return grpc.aio.insecure_channel(address, options=options)
+class ServerSecurity:
+    """How one service listens and whom it admits: its pki's tokens, its
+    TLS certificate in TCP mode, and its own credentials for the calls it
+    makes to the rest of the stack."""
+
+    def __init__(self, home: Path, name: str, listen: str) -> None:
+        self.tls = not is_unix_target(listen)
+        pki = Pki(home / "pki")
+        self.authenticator = Authenticator(pki.load_tokens(), require_token=self.tls)
+        self._identity = pki.load_identity(name) if self.tls else None
+        #: What this service presents when it calls another service.
+        self.credentials: Credentials = service_credentials(home, name, tls=self.tls)
+        #: What it presents to etcd: its certificate, never a token.
+        self.etcd_credentials = dataclasses.replace(self.credentials, token="")
+
+    def add_port(self, server: grpc.aio.Server, listen: str) -> int:
+        if self._identity is None:
+            return server.add_insecure_port(listen)
+        credentials = grpc.ssl_server_credentials(
+            [(self._identity.key, self._identity.cert)],
+            root_certificates=self._identity.ca,
+            require_client_auth=False,
+        )
+        return server.add_secure_port(listen, credentials)
 
 
 class Component(Protocol):
@@ -70,9 +98,11 @@ class ServiceProcess:
         *,
         listen: str,
         address_file: Path | None,
+        security: ServerSecurity,
         max_receive_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.name = name
+        self._security = security
         self._max_receive_bytes = max_receive_bytes
         self._listen = listen
         self._address_file = address_file
@@ -89,7 +119,8 @@ class ServiceProcess:
 
     async def run(self) -> None:
         server = grpc.aio.server(
-            options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)]
+            interceptors=[AuthInterceptor(self._security.authenticator)],
+            options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)],
         )
         for registrar in self._registrars:
             registrar(server)
@@ -103,16 +134,14 @@ class ServiceProcess:
             ],
             server,
         )
-        port = server.add_insecure_port(self._listen)
-        if port == 0:
-            raise SystemExit(f"{self.name}: cannot listen on {self._listen}")
-        host = self._listen.rpartition(":")[0]
-        address = f"{host}:{port}"
+        address = self._bind(server)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
         await server.start()
+        if is_unix_target(address):
+            os.chmod(socket_path(address), 0o600)
         await _set_all(
             health_servicer, self._service_names, health_pb2.HealthCheckResponse.NOT_SERVING
         )
@@ -139,6 +168,23 @@ class ServiceProcess:
             self._unpublish()
             log.info("event=stopped service=%s", self.name)
 
+    def _bind(self, server: grpc.aio.Server) -> str:
+        """Listen where asked; the address clients should use."""
+        if is_unix_target(self._listen):
+            path = socket_path(self._listen).absolute()
+            try:
+                check_socket_path(path)
+            except SocketPathError as exc:
+                raise SystemExit(f"{self.name}: {exc}") from None
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if self._security.add_port(server, unix_target(path)) == 0:
+                raise SystemExit(f"{self.name}: cannot listen on {unix_target(path)}")
+            return unix_target(path)
+        port = self._security.add_port(server, self._listen)
+        if port == 0:
+            raise SystemExit(f"{self.name}: cannot listen on {self._listen}")
+        return f"{self._listen.rpartition(':')[0]}:{port}"
+
     def _publish(self, address: str) -> None:
         if self._address_file is None:
             return
@@ -161,7 +207,9 @@ async def _set_all(servicer: Any, names: Sequence[str], status: int) -> None:
 def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"rdd-{name}", description=f"rdd {name} service")
     parser.add_argument(
-        "--listen", default="127.0.0.1:0", help="host:port (port 0: pick a free one)"
+        "--listen",
+        required=True,
+        help="unix:///abs/path.sock, or HOST:PORT for TLS (port 0: pick a free one)",
     )
     parser.add_argument("--address-file", type=Path, help="write {address, pid} here once SERVING")
     return parser.parse_args(argv)
@@ -180,10 +228,14 @@ def configure_logging(name: str) -> None:
 def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a service's main; a dependency that is down at start-up is a
     one-line error and exit status 1, not a traceback."""
+    os.umask(0o077)  # sockets and files this process makes are its owner's alone
     try:
         asyncio.run(main())
     except ApiError as error:
         log.error("event=fatal error=%s", error.message)
+        raise SystemExit(1) from None
+    except PkiError as error:
+        log.error("event=fatal error=%s", error)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -14,7 +14,8 @@ import grpc
 
 from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ApiError, InvalidError
-from rdd.kinds import Kind
+from rdd.kinds import Kind, kinds_served_by
+from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
 
@@ -42,8 +43,11 @@ class ResourceServicer:
         list_message: type[Any],
         watch_event_message: type[Any],
         companions: Companions | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._kind = kind
+        #: Tells which service called ReleaseOwnership; None: no caller is a service.
+        self._authenticator = authenticator
         self._registry = registry
         self._list_message = list_message
         self._watch_event = watch_event_message
@@ -119,6 +123,21 @@ class ResourceServicer:
     ) -> Any:
         if not request.owner_uid:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "owner_uid: Required value")
+        caller = USER if self._authenticator is None else caller_of(context, self._authenticator)
+        owner_kinds = kinds_served_by(caller) if caller != USER else frozenset()
+        if not owner_kinds:
+            log.warning(
+                "event=release_denied peer=%s kind=%s name=%s caller=%s",
+                context.peer(),
+                self._kind.kind,
+                request.name,
+                caller,
+            )
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"ReleaseOwnership of {self._kind.named(request.name)}: only the owner's "
+                "service may release what it owns; delete the owner instead",
+            )
         return await _serve(
             context,
             self._registry.release_ownership(
@@ -126,6 +145,7 @@ class ResourceServicer:
                 self._namespace(request.namespace),
                 request.name,
                 owner_uid=request.owner_uid,
+                released_by=owner_kinds,
                 dry_run=request.dry_run,
             ),
         )

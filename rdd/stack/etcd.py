@@ -1,18 +1,36 @@
-"""A local etcd for one stack: data under RDD_HOME, loopback ports only."""
+"""A local etcd for one stack: data under RDD_HOME, reachable only by its owner.
+
+- Unix mode (the default): client and peer URLs are unix sockets in
+  `$RDD_HOME/run/`. etcd 3.4 only takes `unix://NAME:PORT`, relative to its
+  working folder, and names the socket file `NAME:PORT`; so etcd runs in
+  `run/` and a gRPC client reaches it as `unix:///ABS/run/etcd:2379`.
+- TCP mode: `https://HOST:PORT`, server and peer TLS from the stack's pki,
+  and `--client-cert-auth`: a client without a certificate from that CA is
+  refused."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import platform
 import shutil
+import socket
+import ssl
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdd.stack.ports import free_port, is_listening
+from rdd.stack.ports import free_port
+from rdd.transport.pki import Pki
+from rdd.transport.sockets import is_unix_target, socket_path, unix_target
+
+#: etcd's names for its sockets in run/ (files `etcd:2379`, `etcd-peer:2380`).
+CLIENT_SOCKET = "etcd:2379"
+PEER_SOCKET = "etcd-peer:2380"
+START_TIMEOUT = 20.0
 
 
 class EtcdNotFoundError(RuntimeError):
@@ -22,29 +40,79 @@ class EtcdNotFoundError(RuntimeError):
 @dataclass(frozen=True)
 class EtcdProcess:
     pid: int
+    #: The client endpoint: `unix:///abs/run/etcd:2379` or `https://HOST:PORT`.
     endpoint: str
     peer_port: int = 0
 
 
-def etcd_command(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
-    """The etcd command line (pure): single member, loopback, small quotas."""
+@dataclass(frozen=True)
+class EtcdListen:
+    """Where one etcd listens, and as what clients reach it."""
+
+    client_url: str
+    peer_url: str
+    #: The client endpoint as the records and the services have it.
+    endpoint: str
+    #: etcd's working folder (unix mode: the socket URLs are relative to it).
+    cwd: Path | None = None
+    #: TCP mode: the pki whose `etcd` certificate it serves with.
+    pki: Pki | None = None
+
+    @property
+    def port(self) -> int:
+        return 0 if self.cwd is not None else int(self.endpoint.rpartition(":")[2])
+
+    @property
+    def peer_port(self) -> int:
+        return 0 if self.cwd is not None else int(self.peer_url.rpartition(":")[2])
+
+
+def unix_listen(run_dir: Path) -> EtcdListen:
+    """Client and peer on unix sockets in `run_dir` (pure)."""
+    return EtcdListen(
+        client_url=f"unix://{CLIENT_SOCKET}",
+        peer_url=f"unix://{PEER_SOCKET}",
+        endpoint=unix_target(run_dir / CLIENT_SOCKET),
+        cwd=run_dir.absolute(),
+    )
+
+
+def tcp_listen(host: str, pki: Pki, *, client_port: int = 0, peer_port: int = 0) -> EtcdListen:
+    """Client on HOST, peer on loopback, both TLS; free ports where none are given."""
+    client = f"https://{_url_host(host)}:{client_port or free_port()}"
+    return EtcdListen(
+        client_url=client,
+        peer_url=f"https://127.0.0.1:{peer_port or free_port()}",
+        endpoint=client,
+        pki=pki,
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def etcd_binary() -> str:
     binary = shutil.which("etcd")
     if binary is None:
         raise EtcdNotFoundError(
             "etcd is not on PATH: install etcd >= 3.4.23 (Debian: apt-get install etcd-server) "
             "or set RDD_ETCD_ENDPOINTS"
         )
-    client = f"http://127.0.0.1:{client_port}"
-    peer = f"http://127.0.0.1:{peer_port}"
-    return [
+    return binary
+
+
+def etcd_command(binary: str, data_dir: Path, listen: EtcdListen) -> list[str]:
+    """The etcd command line (pure): single member, small quotas."""
+    command = [
         binary,
         "--name=rdd",
-        f"--data-dir={data_dir}",
-        f"--listen-client-urls={client}",
-        f"--advertise-client-urls={client}",
-        f"--listen-peer-urls={peer}",
-        f"--initial-advertise-peer-urls={peer}",
-        f"--initial-cluster=rdd={peer}",
+        f"--data-dir={data_dir.absolute()}",
+        f"--listen-client-urls={listen.client_url}",
+        f"--advertise-client-urls={listen.client_url}",
+        f"--listen-peer-urls={listen.peer_url}",
+        f"--initial-advertise-peer-urls={listen.peer_url}",
+        f"--initial-cluster=rdd={listen.peer_url}",
         "--initial-cluster-state=new",
         "--auto-compaction-mode=revision",
         "--auto-compaction-retention=10000",
@@ -52,55 +120,122 @@ def etcd_command(data_dir: Path, client_port: int, peer_port: int) -> list[str]:
         "--log-level=warn",
         "--logger=zap",
     ]
+    if listen.pki is not None:
+        pki = listen.pki
+        cert, key, ca = pki.cert_file("etcd"), pki.key_file("etcd"), pki.ca_file
+        command += [
+            f"--cert-file={cert}",
+            f"--key-file={key}",
+            "--client-cert-auth",
+            f"--trusted-ca-file={ca}",
+            f"--peer-cert-file={cert}",
+            f"--peer-key-file={key}",
+            "--peer-client-cert-auth",
+            f"--peer-trusted-ca-file={ca}",
+        ]
+    return command
 
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self._path))
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
-def is_healthy(endpoint: str) -> bool:
-    """etcd's /health says true: it listens and has a leader."""
-    if not is_listening(endpoint):
-        return False
+def _connection(endpoint: str, pki: Pki | None, timeout: float) -> http.client.HTTPConnection:
+    if is_unix_target(endpoint):
+        return _UnixHTTPConnection(socket_path(endpoint), timeout)
+    if endpoint.startswith("https://"):
+        context = ssl.create_default_context(cafile=str(pki.ca_file) if pki else None)
+        if pki is not None:
+            context.load_cert_chain(pki.cert_file("client"), pki.key_file("client"))
+        host = endpoint.removeprefix("https://").rstrip("/")
+        return http.client.HTTPSConnection(host, timeout=timeout, context=context)
+    host = endpoint.removeprefix("http://").rstrip("/")
+    return http.client.HTTPConnection(host, timeout=timeout)
+
+
+def is_healthy(endpoint: str, *, pki: Pki | None = None, timeout: float = 1.0) -> bool:
+    """etcd's /health says true: it listens and has a leader. `pki`: the
+    client certificate a TCP-mode etcd requires."""
     try:
-        with _NO_PROXY.open(f"http://{endpoint}/health", timeout=1) as response:
+        connection = _connection(endpoint, pki, timeout)
+        try:
+            connection.request("GET", "/health")
+            response = connection.getresponse()
             return bool(json.load(response).get("health") == "true")
-    except (OSError, ValueError):
+        finally:
+            connection.close()
+    except (OSError, ValueError, http.client.HTTPException, ssl.SSLError):
         return False
 
 
-def start_etcd(
-    data_dir: Path,
-    log_path: Path,
-    *,
-    client_port: int | None = None,
-    peer_port: int | None = None,
-) -> EtcdProcess:
-    """Start etcd in the background (own session) and wait until it answers.
-    Given ports are reused (a restart keeps the endpoint others were given)."""
+def spawn_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> subprocess.Popen[bytes]:
+    """Start etcd in the background (own session, private umask) and return
+    at once; the caller records it before waiting (wait_healthy). No other
+    etcd may be using `listen` (its stale sockets are removed)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(data_dir, 0o700)
-    port = client_port or free_port()
-    peer = peer_port or free_port()
-    command = etcd_command(data_dir, port, peer)
+    command = etcd_command(etcd_binary(), data_dir, listen)
+    if listen.cwd is not None:
+        # etcd binds its sockets without removing what a killed etcd left.
+        for name in (CLIENT_SOCKET, PEER_SOCKET):
+            with contextlib.suppress(FileNotFoundError):
+                (listen.cwd / name).unlink()
     env = dict(os.environ)
     if platform.machine() in ("aarch64", "arm64"):
         env.setdefault("ETCD_UNSUPPORTED_ARCH", "arm64")  # etcd 3.4 refuses arm64 otherwise
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
+            cwd=listen.cwd,
+            umask=0o077,
         )
-    endpoint = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not is_healthy(endpoint):
+
+
+def wait_healthy(
+    process: subprocess.Popen[bytes],
+    listen: EtcdListen,
+    log_path: Path,
+    *,
+    probe: Pki | None,
+    timeout: float = START_TIMEOUT,
+) -> None:
+    """Return once etcd answers; RuntimeError when it exits or stays silent
+    (then it is killed)."""
+    deadline = time.monotonic() + timeout
+    while not is_healthy(listen.endpoint, pki=probe):
         if process.poll() is not None:
             raise RuntimeError(f"etcd exited with {process.returncode}; see {log_path}")
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"etcd was not healthy on {endpoint} within 20s; see {log_path}")
+            raise RuntimeError(
+                f"etcd was not healthy at {listen.endpoint} within {timeout:g}s; see {log_path}"
+            )
         time.sleep(0.05)
-    return EtcdProcess(pid=process.pid, endpoint=endpoint, peer_port=peer)
+    if listen.cwd is not None:
+        for name in (CLIENT_SOCKET, PEER_SOCKET):
+            os.chmod(listen.cwd / name, 0o600)
+
+
+def start_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> EtcdProcess:
+    """Start etcd and wait until it answers (tests; the supervisor records
+    the process between spawn_etcd and wait_healthy)."""
+    process = spawn_etcd(data_dir, log_path, listen)
+    wait_healthy(process, listen, log_path, probe=listen.pki)
+    return EtcdProcess(pid=process.pid, endpoint=listen.endpoint, peer_port=listen.peer_port)

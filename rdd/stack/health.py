@@ -9,6 +9,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rdd.stack.etcd import is_healthy
+from rdd.transport.channels import NO_CREDENTIALS, Credentials, open_sync_channel
+from rdd.transport.pki import Pki
 
 SERVING = "SERVING"
 NOT_SERVING = "NOT_SERVING"
@@ -17,14 +19,15 @@ UNREACHABLE = "UNREACHABLE"
 #: No process.
 STOPPED = "STOPPED"
 
-_OPTIONS = [("grpc.enable_http_proxy", 0)]
 
-
-def service_health(address: str, *, timeout: float = 1.0) -> str:
-    """SERVING, NOT_SERVING, ... from grpc.health.v1 for the server as a whole."""
+def service_health(
+    address: str, *, credentials: Credentials = NO_CREDENTIALS, timeout: float = 1.0
+) -> str:
+    """SERVING, NOT_SERVING, ... from grpc.health.v1 for the server as a
+    whole. Health needs no token; over TLS, `credentials` holds the CA."""
     if not address:
         return UNREACHABLE
-    with grpc.insecure_channel(address, options=_OPTIONS) as channel:
+    with open_sync_channel(address, credentials) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             response = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
@@ -36,10 +39,13 @@ def service_health(address: str, *, timeout: float = 1.0) -> str:
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
-def etcd_health(endpoints: str) -> str:
-    """SERVING when any of the (comma separated) endpoints reports healthy."""
+def etcd_health(endpoints: str, *, pki: Pki | None = None) -> str:
+    """SERVING when any of the (comma separated) endpoints reports healthy;
+    `pki` holds the client certificate of a TCP-mode etcd."""
     for endpoint in endpoints.split(","):
-        host_port = endpoint.strip().split("://")[-1].rstrip("/")
-        if host_port and is_healthy(host_port):
+        endpoint = endpoint.strip()
+        if endpoint and "://" not in endpoint:
+            endpoint = f"http://{endpoint}"
+        if endpoint and is_healthy(endpoint, pki=pki):
             return SERVING
     return UNREACHABLE

@@ -11,8 +11,9 @@ import contextlib
 import os
 import select
 import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rdd.procs import cmdline, is_alive
@@ -119,3 +120,29 @@ def _group_members(pgid: int) -> list[int]:
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
             members.append(int(entry.name))
     return members
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done, then deliver
+    them: between spawning a process and recording it, an interrupt must not
+    leave a process nobody knows about. A no-op off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def remember(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, remember) for sig in _DEFERRED}
+    try:
+        yield
+    finally:
+        for deferred, handler in previous.items():
+            signal.signal(deferred, handler)
+        for signum in received:
+            signal.raise_signal(signum)

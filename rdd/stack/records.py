@@ -2,18 +2,21 @@
 
 Layout (created 0700):
 
-    $RDD_HOME/
+    $RDD_HOME/                  0700, like everything below it
       lock                      flock held by `svc start` / `svc stop`
-      endpoints.json            {"etcd": ..., "webhook": ..., "limavm": ..., "app": ...}
+      config                    the client configuration (rdd.transport.clientconfig),
                                 written once everything serves, removed by `svc stop`
+      pki/                      the stack's credentials (rdd.transport.pki)
       run/<component>.json      the supervisor's record of one process (pid, address,
                                 port, the dependency addresses it was started with)
       run/<service>.address     written by the service itself once SERVING
+      run/<service>.sock        the service's unix socket (unix mode)
+      run/etcd:2379             etcd's client socket (unix mode; etcd-peer:2380 its peer's)
       logs/<component>.log      stdout + stderr of each process (appended)
       etcd/                     data of the local etcd
       lima/                     default RDD_LIMA_HOME
 
-Read and written by the supervisor; the CLI reads endpoints.json.
+Read and written by the supervisor; the CLI reads `config`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdd.transport.pki import Pki
+
 #: Start order; stop goes the other way.
 COMPONENTS: tuple[str, ...] = ("etcd", "webhook", "limavm", "app")
 SERVICES: tuple[str, ...] = ("webhook", "limavm", "app")
@@ -39,7 +44,8 @@ class Record:
     component: str
     #: None for an etcd this stack does not run (RDD_ETCD_ENDPOINTS).
     pid: int | None
-    #: host:port once serving (etcd: its client endpoint(s)).
+    #: The gRPC target once serving: unix:///abs/path.sock or HOST:PORT
+    #: (etcd: its client endpoint(s), unix:///... or https://HOST:PORT).
     address: str = ""
     #: The port asked for at start, reused when the component is restarted so
     #: the processes that were given its address keep a valid one.
@@ -84,8 +90,15 @@ class Layout:
         return self.home / "etcd"
 
     @property
-    def endpoints_file(self) -> Path:
-        return self.home / "endpoints.json"
+    def config_file(self) -> Path:
+        return self.home / "config"
+
+    @property
+    def pki(self) -> Pki:
+        return Pki(self.home / "pki")
+
+    def socket_file(self, service: str) -> Path:
+        return self.run_dir / f"{service}.sock"
 
     def record_file(self, component: str) -> Path:
         return self.run_dir / f"{component}.json"
@@ -97,10 +110,10 @@ class Layout:
         return self.logs_dir / f"{component}.log"
 
     def prepare(self) -> None:
-        """Create the folders, private to the user."""
+        """Create the folders, private to the user (also when they existed)."""
         for folder in (self.home, self.run_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.home, 0o700)
+            os.chmod(folder, 0o700)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -137,18 +150,9 @@ class Layout:
             return None
         return str(data["address"]), int(data["pid"])
 
-    def read_endpoints(self) -> dict[str, str] | None:
-        data = _read_json(self.endpoints_file)
-        if data is None:
-            return None
-        return {str(k): str(v) for k, v in data.items()}
-
-    def write_endpoints(self, endpoints: dict[str, str]) -> None:
-        _write_json(self.endpoints_file, endpoints)
-
-    def remove_endpoints(self) -> None:
+    def remove_config(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self.endpoints_file.unlink()
+            self.config_file.unlink()
 
     def log_tail(self, component: str, lines: int = 20) -> str:
         try:
@@ -169,5 +173,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic: readers see the old file or the new one, never half of it."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)

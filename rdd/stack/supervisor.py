@@ -2,6 +2,17 @@
 RDD_ETCD_ENDPOINTS names one), then the webhook, limavm and app services, each
 a background process in its own session logging to $RDD_HOME/logs.
 
+Transport: by default every component listens on a unix socket in
+`$RDD_HOME/run/` and nothing listens on TCP; with RDD_LISTEN=tcp[://ADDRESS]
+(`svc start --listen`) on TCP with TLS and a bearer token, credentials from
+`$RDD_HOME/pki` (made once, never replaced but by rotate_credentials). Once
+everything serves, `$RDD_HOME/config` tells clients how to reach it.
+
+Crash safety: a process is recorded in the same signal-free moment it is
+spawned, so an interrupted start leaves a recorded component or nothing;
+processes of this RDD_HOME found without a record (a starter killed with
+SIGKILL) are stopped by the next start and by stop.
+
 `start` is idempotent: a component that is ours, alive, SERVING and wired to
 the current addresses is left alone; anything else is (re)started. A restarted
 component comes back on the port it had, so the processes that were given its
@@ -23,15 +34,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdd.config import Settings, environment_problems
+from rdd.config import Listen, Settings, SettingsError, environment_problems, parse_listen
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
-from rdd.procs import cmdline, is_alive
-from rdd.stack.etcd import EtcdNotFoundError, is_healthy, start_etcd
+from rdd.procs import cmdline, is_alive, pids
+from rdd.stack.etcd import (
+    CLIENT_SOCKET,
+    PEER_SOCKET,
+    EtcdListen,
+    EtcdNotFoundError,
+    is_healthy,
+    spawn_etcd,
+    tcp_listen,
+    unix_listen,
+    wait_healthy,
+)
 from rdd.stack.health import SERVING, STOPPED, etcd_health, service_health
 from rdd.stack.ports import is_listening
-from rdd.stack.processes import is_ours, terminate
+from rdd.stack.processes import deferred_signals, is_ours, terminate
 from rdd.stack.records import COMPONENTS, SERVICES, Layout, Record
+from rdd.transport.channels import NO_CREDENTIALS, Credentials
+from rdd.transport.clientconfig import ClientConfig, write_config
+from rdd.transport.pki import Pki, PkiError
+from rdd.transport.sockets import is_unix_target, socket_path_problem, unix_target
 
 #: Seconds a component gets to stop after SIGTERM before SIGKILL. The limavm
 #: service stops its VMs first (RDD_STOP_TIMEOUT_SECONDS each, 30 by default).
@@ -108,12 +133,22 @@ def is_current(record: Record, *, wiring: Mapping[str, str], healthy: bool) -> b
     return healthy and bool(record.address) and record.wiring == dict(wiring)
 
 
-def reusable_port(record: Record | None) -> int:
+def reusable_port(record: Record | None, host: str = "127.0.0.1") -> int:
     """The port a restarted component should ask for: its previous one when
     nothing listens there now, else 0 (any free port)."""
     if record is None or not record.port:
         return 0
-    return 0 if is_listening(f"127.0.0.1:{record.port}") else record.port
+    return 0 if is_listening(tcp_address(host, record.port)) else record.port
+
+
+def tcp_address(host: str, port: int) -> str:
+    """`HOST:PORT`, IPv6 hosts in brackets (pure)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def same_transport(address: str, listen: Listen) -> bool:
+    """Whether a recorded address belongs to the transport asked for (pure)."""
+    return bool(address) and is_unix_target(address) != listen.tcp
 
 
 class Supervisor:
@@ -127,6 +162,10 @@ class Supervisor:
         self.layout = Layout(self.home)
         self._lima_home = settings.lima_home.absolute()
         self._external_etcd = settings.etcd_endpoints
+
+    @property
+    def pki(self) -> Pki:
+        return self.layout.pki
 
     # -- identity -----------------------------------------------------------
 
@@ -143,26 +182,118 @@ class Supervisor:
             and is_ours(record.pid, self.markers(record.component))
         )
 
+    def strays(self) -> list[tuple[str, int]]:
+        """(component, pid) of each live process of this RDD_HOME that no
+        record names: what a starter killed between spawn and record left."""
+        recorded = set()
+        for name in COMPONENTS:
+            record = self.layout.read_record(name)
+            if record is not None and record.pid:
+                recorded.add(record.pid)
+        found = []
+        for pid in pids():
+            if pid in recorded or pid == os.getpid():
+                continue
+            argv = cmdline(pid)
+            if not argv:
+                continue
+            line = " ".join(argv)
+            for name in COMPONENTS:
+                if all(marker in line for marker in self.markers(name)) and is_alive(pid):
+                    found.append((name, pid))
+                    break
+        return found
+
+    def _stop_strays(self) -> list[Outcome]:
+        outcomes = []
+        for name, pid in self.strays():
+            killed = terminate(pid, grace=STOP_GRACE[name])
+            outcomes.append(Outcome(f"{name} (unrecorded)", "killed" if killed else "stopped", pid))
+        return outcomes
+
+    # -- credentials ---------------------------------------------------------
+
+    def _ensure_credentials(self, listen: Listen) -> None:
+        """The stack's tokens (always) and TLS files (TCP mode), made when
+        missing; damaged ones are a StackError, never silently replaced."""
+        try:
+            self.pki.ensure_tokens()
+            if listen.tcp:
+                self.pki.ensure_tls(_san_hosts(listen))
+        except PkiError as exc:
+            raise StackError(str(exc)) from None
+
+    def rotate_credentials(self) -> None:
+        """New tokens, CA and certificates for a stopped stack."""
+        with self.layout.locked():
+            running = [n for n in COMPONENTS if self._ours(self.layout.read_record(n))]
+            if running or self.strays():
+                raise StackError(
+                    "the stack is running: stop it first ('rdd svc stop'), then rotate"
+                )
+            listen = self._listen()
+            self.pki.rotate(tls=listen.tcp or self.pki.has_tls, hosts=_san_hosts(listen))
+
+    def _probe(self, address: str) -> Credentials:
+        """What a health probe of `address` presents: the CA over TLS."""
+        if is_unix_target(address):
+            return NO_CREDENTIALS
+        try:
+            return Credentials(ca=self.pki.load_ca())
+        except PkiError:
+            return NO_CREDENTIALS
+
+    def _etcd_probe_pki(self, address: str) -> Pki | None:
+        return self.pki if address.startswith("https://") and self.pki.has_tls else None
+
     # -- start --------------------------------------------------------------
+
+    def _listen(self) -> Listen:
+        try:
+            return parse_listen(self._env.get("RDD_LISTEN", ""))
+        except SettingsError as exc:
+            raise StackError(str(exc)) from None
+
+    def _socket_problems(self) -> list[str]:
+        paths = [self.layout.socket_file(s) for s in SERVICES]
+        if not self._external_etcd:
+            paths += [self.layout.run_dir / CLIENT_SOCKET, self.layout.run_dir / PEER_SOCKET]
+        problems = [socket_path_problem(path) for path in paths]
+        return [p for p in problems if p][:1]
 
     def start(self, *, timeout: float = DEFAULT_START_TIMEOUT) -> list[Outcome]:
         """Bring every component to SERVING; returns what was done to each.
         A variable no service could use is a StackError before anything starts."""
         problems = environment_problems(self._env)
+        listen = self._listen()
+        if not listen.tcp:
+            problems += self._socket_problems()
         if problems:
             raise StackError("; ".join(problems))
         self.layout.prepare()
         with self.layout.locked():
-            outcomes = [self._ensure_etcd()]
-            endpoints = {"etcd": outcomes[0].address}
+            self._ensure_credentials(listen)
+            outcomes = self._stop_strays()
+            etcd = self._ensure_etcd(listen)
+            outcomes.append(etcd)
+            endpoints = {"etcd": etcd.address}
             for service in SERVICES:
-                outcome = self._ensure_service(service, endpoints, timeout=timeout)
+                outcome = self._ensure_service(service, endpoints, listen, timeout=timeout)
                 endpoints[service] = outcome.address
                 outcomes.append(outcome)
-            self.layout.write_endpoints(endpoints)
+            self._write_client_config(endpoints, listen)
         return outcomes
 
-    def _ensure_etcd(self) -> Outcome:
+    def _write_client_config(self, endpoints: dict[str, str], listen: Listen) -> None:
+        ca, token = "", ""
+        if listen.tcp:
+            try:
+                ca, token = self.pki.load_ca().decode(), self.pki.load_token("user")
+            except PkiError as exc:
+                raise StackError(str(exc)) from None
+        write_config(self.layout.config_file, ClientConfig(endpoints, ca=ca, token=token))
+
+    def _ensure_etcd(self, listen: Listen) -> Outcome:
         record = self.layout.read_record("etcd")
         if self._external_etcd:
             if self._ours(record):
@@ -181,61 +312,94 @@ class Supervisor:
             action = "restarted"
             if self._ours(record):
                 assert record.pid is not None
-                if is_healthy(record.address):
+                current = same_transport(record.address, listen) and is_healthy(
+                    record.address, pki=self._etcd_probe_pki(record.address)
+                )
+                if current:
                     return Outcome("etcd", "running", record.pid, record.address)
                 terminate(record.pid, grace=STOP_GRACE["etcd"])
+            if not same_transport(record.address, listen):
+                record = None
         else:
             record = None
+        etcd_listen = self._etcd_listen(listen, record)
         log_path = self.layout.log_file("etcd")
         _log_header(log_path, "etcd")
         try:
-            etcd = start_etcd(
-                self.layout.etcd_data,
-                log_path,
-                client_port=reusable_port(record) or None,
-                peer_port=_reusable_peer_port(record) or None,
-            )
+            with deferred_signals():
+                process = spawn_etcd(self.layout.etcd_data, log_path, etcd_listen)
+                self.layout.write_record(
+                    Record(
+                        "etcd",
+                        pid=process.pid,
+                        address=etcd_listen.endpoint,
+                        port=etcd_listen.port,
+                        peer_port=etcd_listen.peer_port,
+                    )
+                )
+            wait_healthy(process, etcd_listen, log_path, probe=etcd_listen.pki)
         except (EtcdNotFoundError, RuntimeError, OSError) as exc:
+            self.layout.remove_record("etcd")
             raise StackError(
                 f"etcd did not start: {exc}",
                 log_tail=self.layout.log_tail("etcd"),
                 log_path=log_path,
             ) from None
-        port = int(etcd.endpoint.rpartition(":")[2])
-        self.layout.write_record(
-            Record("etcd", pid=etcd.pid, address=etcd.endpoint, port=port, peer_port=etcd.peer_port)
+        return Outcome("etcd", action, process.pid, etcd_listen.endpoint)
+
+    def _etcd_listen(self, listen: Listen, record: Record | None) -> EtcdListen:
+        if not listen.tcp:
+            return unix_listen(self.layout.run_dir)
+        return tcp_listen(
+            listen.client_host,
+            self.pki,
+            client_port=reusable_port(record, listen.client_host),
+            peer_port=_reusable_peer_port(record),
         )
-        return Outcome("etcd", action, etcd.pid, etcd.endpoint)
 
     def _ensure_service(
-        self, name: str, endpoints: Mapping[str, str], *, timeout: float
+        self, name: str, endpoints: Mapping[str, str], listen: Listen, *, timeout: float
     ) -> Outcome:
         wiring = wiring_for(name, endpoints)
         record = self.layout.read_record(name)
         action = "started" if record is None else "restarted"
         if self._ours(record):
             assert record is not None and record.pid is not None
-            healthy = bool(record.address) and service_health(record.address) == SERVING
+            healthy = (
+                same_transport(record.address, listen)
+                and service_health(record.address, credentials=self._probe(record.address))
+                == SERVING
+            )
             if is_current(record, wiring=wiring, healthy=healthy):
                 return Outcome(name, "running", record.pid, record.address)
             terminate(record.pid, grace=STOP_GRACE[name])
-        port = reusable_port(record)
+        port = 0
+        if listen.tcp and record is not None and not is_unix_target(record.address):
+            port = reusable_port(record, listen.client_host)
         self.layout.remove_record(name)
-        process = self._spawn(name, port=port, wiring=wiring)
-        self.layout.write_record(Record(name, pid=process.pid, port=port, wiring=wiring))
-        address = self._wait_serving(name, process, timeout=timeout)
+        target = (
+            unix_target(self.layout.socket_file(name))
+            if not listen.tcp
+            else tcp_address(listen.host, port)
+        )
+        with deferred_signals():
+            process = self._spawn(name, listen=target, wiring=wiring)
+            self.layout.write_record(Record(name, pid=process.pid, port=port, wiring=wiring))
+        address = self._wait_serving(name, process, listen, timeout=timeout)
         self.layout.write_record(
             Record(
                 name,
                 pid=process.pid,
                 address=address,
-                port=int(address.rpartition(":")[2]),
+                port=0 if is_unix_target(address) else int(address.rpartition(":")[2]),
                 wiring=wiring,
             )
         )
         return Outcome(name, action, process.pid, address)
 
-    def _spawn(self, name: str, *, port: int, wiring: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, *, listen: str, wiring: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
         # An empty RDD_* variable means unset, to the services as to this check.
         env = {
             k: v
@@ -251,7 +415,7 @@ class Supervisor:
             "-m",
             f"services.{name}",
             "--listen",
-            f"127.0.0.1:{port}",
+            listen,
             "--address-file",
             str(self.layout.address_file(name)),
         ]
@@ -266,9 +430,12 @@ class Supervisor:
                 start_new_session=True,
                 env=env,
                 cwd=self.home,
+                umask=0o077,
             )
 
-    def _wait_serving(self, name: str, process: subprocess.Popen[bytes], *, timeout: float) -> str:
+    def _wait_serving(
+        self, name: str, process: subprocess.Popen[bytes], listen: Listen, *, timeout: float
+    ) -> str:
         """The service's address once it has published it and health says
         SERVING. Supervising a child that reports through a file: looked at
         on a short interval, bounded by `timeout`."""
@@ -276,11 +443,12 @@ class Supervisor:
         while True:
             code = process.poll()
             if code is not None:
+                self.layout.remove_record(name)
                 raise self._failure(name, f"{name} exited with status {code} before SERVING")
             published = self.layout.read_published(name)
             if published is not None and published[1] == process.pid:
-                address = published[0]
-                if service_health(address) == SERVING:
+                address = _client_address(published[0], listen)
+                if service_health(address, credentials=self._probe(address)) == SERVING:
                     return address
             if time.monotonic() > deadline:
                 terminate(process.pid, grace=STOP_GRACE[name])
@@ -298,6 +466,7 @@ class Supervisor:
     def stop(self) -> list[Outcome]:
         """SIGTERM app, limavm, webhook, then etcd, each waited for (bounded,
         then SIGKILL); records removed. An external etcd is left alone.
+        Processes of this RDD_HOME that no record names are stopped too.
 
         A limavm service that was killed (or overran its grace) cannot stop
         its sim VMs, whose host agents run in their own sessions: once limavm
@@ -308,11 +477,17 @@ class Supervisor:
             return [Outcome(name, "not running") for name in reversed(COMPONENTS)]
         outcomes = []
         with self.layout.locked():
+            self.layout.remove_config()
+            strays = self.strays()
             for name in reversed(COMPONENTS):
                 outcomes.append(self._stop_component(name))
+                for stray, pid in strays:
+                    if stray == name:
+                        killed = terminate(pid, grace=STOP_GRACE[name])
+                        action = "killed" if killed else "stopped"
+                        outcomes.append(Outcome(f"{name} (unrecorded)", action, pid))
                 if name == "limavm":
                     outcomes.extend(self._stop_orphan_vms())
-            self.layout.remove_endpoints()
         return outcomes
 
     def _stop_component(self, name: str) -> Outcome:
@@ -374,11 +549,12 @@ class Supervisor:
                 components[name] = ComponentStatus(None, record.address, health)
             elif not self._ours(record):
                 components[name] = ComponentStatus(pid=None, address=record.address, health=STOPPED)
+            elif name == "etcd":
+                health = etcd_health(record.address, pki=self._etcd_probe_pki(record.address))
+                components[name] = ComponentStatus(record.pid, record.address, health)
             else:
-                probe = etcd_health if name == "etcd" else service_health
-                components[name] = ComponentStatus(
-                    record.pid, record.address, probe(record.address)
-                )
+                health = service_health(record.address, credentials=self._probe(record.address))
+                components[name] = ComponentStatus(record.pid, record.address, health)
         return StackStatus(components)
 
 
@@ -386,6 +562,19 @@ def _reusable_peer_port(record: Record | None) -> int:
     if record is None or not record.peer_port:
         return 0
     return 0 if is_listening(f"127.0.0.1:{record.peer_port}") else record.peer_port
+
+
+def _san_hosts(listen: Listen) -> list[str]:
+    """The address server certificates must name beyond the defaults."""
+    return [] if listen.client_host != listen.host else [listen.host]
+
+
+def _client_address(published: str, listen: Listen) -> str:
+    """Where a client reaches what a service published (a wildcard bind is
+    reached on loopback) (pure)."""
+    if is_unix_target(published) or listen.client_host == listen.host:
+        return published
+    return tcp_address(listen.client_host, int(published.rpartition(":")[2]))
 
 
 def _log_header(path: Path, component: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import aetcd
 import grpc
-from aetcd import rpc
+from aetcd import rpc, watcher
 
 from rdd.errors import (
     AlreadyExistsError,
@@ -29,6 +29,7 @@ from rdd.errors import (
 from rdd.kinds import Kind
 from rdd.meta.owners import owner_uids
 from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
+from rdd.transport.channels import NO_CREDENTIALS, Credentials, open_channel
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,32 @@ class StoreEvent:
     revision: int
 
 
-def _channel_options() -> dict[str, Any]:
-    # Reconnect fast after an etcd restart (gRPC's default backoff grows to 2 min).
-    return {
-        "grpc.initial_reconnect_backoff_ms": 100,
-        "grpc.min_reconnect_backoff_ms": 100,
-        "grpc.max_reconnect_backoff_ms": 1000,
-        "grpc.max_receive_message_length": 64 * 1024 * 1024,
-        "grpc.enable_http_proxy": 0,
-    }
+class _Client(aetcd.Client):
+    """aetcd's client on a channel from rdd.transport (unix socket, or TLS
+    with a client certificate), which aetcd itself cannot open."""
+
+    def __init__(self, target: str, credentials: Credentials, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._target = target
+        self._credentials = credentials
+
+    async def connect(self) -> None:
+        if self._connected.is_set():
+            return
+        # Replies may hold many objects; the transport's limits apply otherwise.
+        self.channel = open_channel(
+            self._target,
+            self._credentials,
+            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+        )
+        self.kvstub = rpc.KVStub(self.channel)
+        self.clusterstub = rpc.ClusterStub(self.channel)
+        self.leasestub = rpc.LeaseStub(self.channel)
+        self.maintenancestub = rpc.MaintenanceStub(self.channel)
+        self._watcher = watcher.Watcher(
+            rpc.WatchStub(self.channel), timeout=self._timeout, metadata=self.metadata
+        )
+        self._connected.set()
 
 
 class EtcdStore:
@@ -88,18 +106,18 @@ class EtcdStore:
 
     @classmethod
     async def connect(
-        cls, endpoints: str, *, prefix: str = "/rdd", timeout: float = 5.0
+        cls,
+        endpoints: str,
+        *,
+        prefix: str = "/rdd",
+        timeout: float = 5.0,
+        credentials: Credentials = NO_CREDENTIALS,
     ) -> EtcdStore:
-        """`endpoints` is etcd's comma list; the first reachable one is used."""
+        """`endpoints` is etcd's comma list (`unix:///path`, `https://HOST:PORT`,
+        `http://HOST:PORT`); the first reachable one is used."""
         last_error: Exception | None = None
         for endpoint in [e.strip() for e in endpoints.split(",") if e.strip()]:
-            host, _, port = endpoint.removeprefix("http://").rpartition(":")
-            client = aetcd.Client(
-                host=host or "127.0.0.1",
-                port=int(port),
-                timeout=timeout,
-                options=_channel_options(),
-            )
+            client = _Client(endpoint, credentials, timeout=timeout)
             store = cls(client, KeyLayout(prefix), timeout)
             try:
                 await store.revision()

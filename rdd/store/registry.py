@@ -7,7 +7,7 @@ writes that carry a resourceVersion are a single compare-and-swap.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,16 +130,29 @@ class Registry:
         return await self._read_modify_write(kind, obj.metadata, change, dry_run=dry_run)
 
     async def release_ownership(
-        self, kind: Kind, namespace: str, name: str, *, owner_uid: str, dry_run: bool = False
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        *,
+        owner_uid: str,
+        released_by: Collection[str],
+        dry_run: bool = False,
     ) -> Any:
         """Drop the owned-by finalizer and the controller reference, for the
-        controller named by `owner_uid` only. Idempotent once released."""
+        controller named by `owner_uid` only, asked by the service that runs
+        the controllers of the kinds `released_by`. Idempotent once released."""
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
             ref = controller_ref(old)
             if ref is None:
                 return old
+            if ref.kind not in released_by:
+                raise ForbiddenError(
+                    f'cannot release "{name}": it is owned by {ref.kind} "{ref.name}", and '
+                    f"only the {ref.kind} controller's service may release it"
+                )
             if ref.uid != owner_uid:
                 raise ForbiddenError(
                     f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '

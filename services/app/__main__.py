@@ -11,9 +11,9 @@ from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
+    ServerSecurity,
     ServiceProcess,
     configure_logging,
-    insecure_channel,
     parse_args,
     run_main,
 )
@@ -21,17 +21,24 @@ from rdd.server.resources import ResourceServicer
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
+from rdd.transport.channels import open_channel
 from services.app.controller import AppContext, AppController
 
 
 async def main() -> None:
     args = parse_args("app")
     settings = Settings.from_env()
+    security = ServerSecurity(settings.home, "app", args.listen)
     store = await EtcdStore.connect(
-        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+        settings.etcd_endpoints,
+        prefix=settings.etcd_prefix,
+        timeout=settings.rpc_timeout,
+        credentials=security.etcd_credentials,
     )
-    webhook = insecure_channel(settings.webhook_address, max_send_bytes=MAX_REVIEW_BYTES)
-    limavm_channel = insecure_channel(settings.limavm_address)
+    webhook = open_channel(
+        settings.webhook_address, security.credentials, max_send_bytes=MAX_REVIEW_BYTES
+    )
+    limavm_channel = open_channel(settings.limavm_address, security.credentials)
     apps = Informer(store, APP)
     registry = Registry(store, admit=AdmissionClient(webhook).admit, cache=cache_of(apps))
     controller = AppController(
@@ -49,9 +56,15 @@ async def main() -> None:
         )
     )
     servicer = ResourceServicer(
-        APP, registry, list_message=app_pb2.AppList, watch_event_message=app_pb2.AppWatchEvent
+        APP,
+        registry,
+        list_message=app_pb2.AppList,
+        watch_event_message=app_pb2.AppWatchEvent,
+        authenticator=security.authenticator,
     )
-    process = ServiceProcess("app", listen=args.listen, address_file=args.address_file)
+    process = ServiceProcess(
+        "app", listen=args.listen, address_file=args.address_file, security=security
+    )
     process.add_service(
         lambda s: app_pb2_grpc.add_AppServiceServicer_to_server(servicer, s),
         app_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,

@@ -16,15 +16,16 @@ from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
+    ServerSecurity,
     ServiceProcess,
     configure_logging,
-    insecure_channel,
     parse_args,
     run_main,
 )
 from rdd.server.resources import ResourceServicer
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Registry
+from rdd.transport.channels import open_channel
 from services.limavm.controller import LimaVMContext, LimaVMController
 from services.limavm.servicer import LimaVMServicer
 from services.limavm.templating import companions_from
@@ -40,10 +41,16 @@ async def main() -> None:
     args = parse_args("limavm")
     settings = Settings.from_env()
     settings.lima_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    security = ServerSecurity(settings.home, "limavm", args.listen)
     store = await EtcdStore.connect(
-        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+        settings.etcd_endpoints,
+        prefix=settings.etcd_prefix,
+        timeout=settings.rpc_timeout,
+        credentials=security.etcd_credentials,
     )
-    webhook = insecure_channel(settings.webhook_address, max_send_bytes=MAX_REVIEW_BYTES)
+    webhook = open_channel(
+        settings.webhook_address, security.credentials, max_send_bytes=MAX_REVIEW_BYTES
+    )
     vm_informer, configmap_informer = Informer(store, LIMAVM), Informer(store, CONFIGMAP)
     registry = Registry(
         store,
@@ -71,19 +78,23 @@ async def main() -> None:
     )
     controller = LimaVMController(context)
 
-    process = ServiceProcess("limavm", listen=args.listen, address_file=args.address_file)
+    process = ServiceProcess(
+        "limavm", listen=args.listen, address_file=args.address_file, security=security
+    )
     limavms = LimaVMServicer(
         registry,
         companions=companions_from(store),
         driver=driver_name,
         lima_home=settings.lima_home,
         host_arch=context.host_arch,
+        authenticator=security.authenticator,
     )
     configmaps = ResourceServicer(
         CONFIGMAP,
         registry,
         list_message=core_pb2.ConfigMapList,
         watch_event_message=core_pb2.ConfigMapWatchEvent,
+        authenticator=security.authenticator,
     )
     events = ResourceServicer(
         EVENT,

@@ -318,7 +318,11 @@ class LimaVMController:
         for ref in await registry.store.owned_by(vm.metadata.uid):
             with contextlib.suppress(NotFoundError):
                 await registry.release_ownership(
-                    ref.kind, ref.namespace, ref.name, owner_uid=vm.metadata.uid
+                    ref.kind,
+                    ref.namespace,
+                    ref.name,
+                    owner_uid=vm.metadata.uid,
+                    released_by={LIMAVM.kind},
                 )
                 await registry.delete(ref.kind, ref.namespace, ref.name)
         updated = copy_vm(vm)

@@ -18,6 +18,7 @@ from rdd.drivers.base import instance_dir
 from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
+from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
@@ -39,6 +40,7 @@ class LimaVMServicer(ResourceServicer):
         driver: str,
         lima_home: Path,
         host_arch: str,
+        authenticator: Authenticator | None = None,
     ) -> None:
         super().__init__(
             LIMAVM,
@@ -46,6 +48,7 @@ class LimaVMServicer(ResourceServicer):
             list_message=limavm_pb2.LimaVMList,
             watch_event_message=limavm_pb2.LimaVMWatchEvent,
             companions=companions,
+            authenticator=authenticator,
         )
         self._info = limavm_pb2.ServiceInfo(
             driver=driver, lima_home=str(lima_home), host_arch=host_arch

@@ -10,6 +10,7 @@ from rdd.drivers import host_arch
 from rdd.drivers.validating import LimactlValidator
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
+    ServerSecurity,
     ServiceProcess,
     configure_logging,
     parse_args,
@@ -22,8 +23,12 @@ from services.webhook.servicer import AdmissionServicer, StoreLookup
 async def main() -> None:
     args = parse_args("webhook")
     settings = Settings.from_env()
+    security = ServerSecurity(settings.home, "webhook", args.listen)
     store = await EtcdStore.connect(
-        settings.etcd_endpoints, prefix=settings.etcd_prefix, timeout=settings.rpc_timeout
+        settings.etcd_endpoints,
+        prefix=settings.etcd_prefix,
+        timeout=settings.rpc_timeout,
+        credentials=security.etcd_credentials,
     )
     validator = LimactlValidator(lima_home=settings.lima_home)
     servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ), validator))
@@ -31,6 +36,7 @@ async def main() -> None:
         "webhook",
         listen=args.listen,
         address_file=args.address_file,
+        security=security,
         max_receive_bytes=MAX_REVIEW_BYTES,
     )
     process.add_service(

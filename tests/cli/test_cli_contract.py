@@ -88,7 +88,7 @@ def stop_and_check(env: dict[str, str]) -> None:
     while processes_of(home) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_of(home) == []
-    assert not (home / "endpoints.json").exists()
+    assert not (home / "config").exists()
     assert list((home / "run").glob("*.json")) == []
 
 
@@ -124,7 +124,11 @@ def test_status_json_shape(env: dict[str, str]) -> None:
         assert set(component) == {"pid", "address", "health"}
         assert component["health"] == "SERVING"
         assert component["address"] == status["endpoints"][name]
-        assert component["address"].startswith("127.0.0.1:")
+        home = env["RDD_HOME"]
+        expected = (
+            f"unix://{home}/run/etcd:2379" if name == "etcd" else f"unix://{home}/run/{name}.sock"
+        )
+        assert component["address"] == expected
         assert is_alive(component["pid"])
     table = ok(run_rdd("svc", "status", env=env))
     assert table.splitlines()[0].split() == ["COMPONENT", "PID", "ADDRESS", "HEALTH"]

@@ -121,8 +121,9 @@ def test_stop_of_a_home_that_never_ran(tmp_path: Path) -> None:
     assert {o.action for o in outcomes} == {"not running"}
 
 
-def test_nothing_listening_is_unreachable() -> None:
+def test_nothing_listening_is_unreachable(tmp_path: Path) -> None:
     assert service_health(f"127.0.0.1:{free_port()}", timeout=0.5) == "UNREACHABLE"
+    assert service_health(f"unix://{tmp_path}/none.sock", timeout=0.5) == "UNREACHABLE"
 
 
 def _sleeper(*extra: str) -> subprocess.Popen[bytes]:

@@ -16,8 +16,9 @@ import grpc
 
 from rdd.clients import ResourceClient
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
-from rdd.server.process import insecure_channel
 from rdd.stack.supervisor import Supervisor
+from rdd.transport.channels import Credentials, open_channel
+from rdd.transport.clientconfig import read_config
 
 FAST_SIM = {
     "RDD_VM_DRIVER": "sim",
@@ -48,6 +49,16 @@ class Stack:
         record = self.supervisor.layout.read_record(component)
         assert record is not None and record.address, f"{component} is not running"
         return record.address
+
+    @property
+    def credentials(self) -> Credentials:
+        """What a user's client presents to this stack (its client configuration)."""
+        config = read_config(self.home / "config")
+        return Credentials(ca=config.ca.encode(), token=config.token)
+
+    def channel(self, component: str, **options: Any) -> grpc.aio.Channel:
+        """A user's channel to one service of this stack."""
+        return open_channel(self.address(component), self.credentials, **options)
 
     def pid(self, component: str) -> int:
         record = self.supervisor.layout.read_record(component)
@@ -121,8 +132,8 @@ class Api:
 
     @classmethod
     def connect(cls, stack: Stack) -> Api:
-        app_channel = insecure_channel(stack.address("app"))
-        limavm_channel = insecure_channel(stack.address("limavm"))
+        app_channel = stack.channel("app")
+        limavm_channel = stack.channel("limavm")
         return cls(
             apps=ResourceClient(APP, app_channel),
             limavms=ResourceClient(LIMAVM, limavm_channel),

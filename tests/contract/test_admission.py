@@ -19,7 +19,6 @@ from rdd.errors import (
 )
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.meta.names import TEMPLATE_LABEL
-from rdd.server.process import insecure_channel
 from rdd.templates.default import DEFAULT_TEMPLATE
 from tests.contract.conftest import Session
 from tests.contract.stack import Api, Stack, new_app
@@ -131,7 +130,7 @@ async def test_invalid_names_are_invalid_argument(api: Api, name: str):
 
 
 async def test_missing_object_and_wrong_kind_are_invalid(stack: Stack, api: Api):
-    async with insecure_channel(stack.address("limavm")) as channel:
+    async with stack.channel("limavm") as channel:
         stub = core_pb2_grpc.ConfigMapServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await stub.Create(core_pb2.ConfigMapWriteRequest(), timeout=5)
@@ -146,7 +145,7 @@ async def test_missing_object_and_wrong_kind_are_invalid(stack: Stack, api: Api)
 
 
 async def test_oversized_message_is_refused_and_nothing_written(stack: Stack, api: Api):
-    async with insecure_channel(stack.address("limavm")) as channel:
+    async with stack.channel("limavm") as channel:
         stub = core_pb2_grpc.ConfigMapServiceStub(channel)
         huge = configmap("huge", blob="x" * (2 * 1024 * 1024))
         with pytest.raises(grpc.aio.AioRpcError) as refused:

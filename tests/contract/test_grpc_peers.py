@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rdd.transport.sockets import socket_path
 from tests.contract.stack import Stack
 
 GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
@@ -32,15 +33,20 @@ def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def over_socket(stack: Stack, component: str) -> list[str]:
+    """grpcurl's arguments for one service's unix socket, as the README gives them."""
+    return ["-unix", str(socket_path(stack.address(component)))]
+
+
 @pytest.mark.parametrize("component", sorted(EXPECTED))
 def test_grpcurl_lists_services_and_health(stack: Stack, component: str):
-    address = stack.address(component)
-    listed = grpcurl(address, "list")
+    address = over_socket(stack, component)
+    listed = grpcurl(*address, "list")
     assert listed.returncode == 0, listed.stderr
     services = set(listed.stdout.split())
     assert EXPECTED[component] | {"grpc.health.v1.Health"} <= services
 
-    health = grpcurl(address, "grpc.health.v1.Health/Check")
+    health = grpcurl(*address, "grpc.health.v1.Health/Check")
     assert health.returncode == 0, health.stderr
     assert json.loads(health.stdout)["status"] == "SERVING"
 
@@ -49,7 +55,7 @@ def test_grpcurl_error_is_a_status_code_not_a_crash(stack: Stack):
     missing = grpcurl(
         "-d",
         '{"name": "nope", "namespace": "default"}',
-        stack.address("limavm"),
+        *over_socket(stack, "limavm"),
         "rdd.lima.v1alpha1.LimaVMService/Get",
     )
     assert missing.returncode != 0
@@ -62,7 +68,7 @@ def test_grpcurl_error_is_a_status_code_not_a_crash(stack: Stack):
         "-d",
         '{"object": {"apiVersion": "lima.rancherdesktop.io/v1alpha1", "kind": "LimaVM",'
         ' "metadata": {"name": "Bad_Name"}, "spec": {"templateRef": {"name": "rd"}}}}',
-        stack.address("limavm"),
+        *over_socket(stack, "limavm"),
         "rdd.lima.v1alpha1.LimaVMService/Create",
     )
     assert invalid.returncode != 0
@@ -81,7 +87,7 @@ def test_grpcurl_error_is_a_status_code_not_a_crash(stack: Stack):
 )
 def test_malformed_admission_reviews_are_invalid_argument(stack: Stack, review: str):
     answer = grpcurl(
-        "-d", review, stack.address("webhook"), "rdd.admission.v1.AdmissionService/Review"
+        "-d", review, *over_socket(stack, "webhook"), "rdd.admission.v1.AdmissionService/Review"
     )
     assert answer.returncode != 0
     assert "InvalidArgument" in answer.stderr, answer.stderr

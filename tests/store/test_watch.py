@@ -13,7 +13,7 @@ import pytest
 
 from rdd.errors import GoneError
 from rdd.kinds import CONFIGMAP
-from rdd.stack.etcd import start_etcd
+from rdd.stack.etcd import start_etcd, unix_listen
 from rdd.store.etcd import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
 from tests.helpers import eventually
@@ -32,8 +32,8 @@ def stop(pid: int) -> None:
 
 
 async def test_watch_survives_an_etcd_restart_in_order_without_duplicates(tmp_path: Path):
-    process = start_etcd(tmp_path / "data", tmp_path / "etcd.log")
-    port = int(process.endpoint.rpartition(":")[2])
+    listen = unix_listen(tmp_path)
+    process = start_etcd(tmp_path / "data", tmp_path / "etcd.log", listen)
     store = await EtcdStore.connect(process.endpoint, timeout=2)
     registry = Registry(store)
     seen: list[StoreEvent] = []
@@ -45,7 +45,7 @@ async def test_watch_survives_an_etcd_restart_in_order_without_duplicates(tmp_pa
         await eventually(lambda: len(seen) == 3)
 
         stop(process.pid)
-        process = start_etcd(tmp_path / "data", tmp_path / "etcd.log", client_port=port)
+        process = start_etcd(tmp_path / "data", tmp_path / "etcd.log", listen)
         for i in range(3):
             await registry.create(CONFIGMAP, configmap(f"after-{i}"))
         await registry.delete(CONFIGMAP, "default", "before-0")

@@ -1,0 +1,132 @@
+"""The one place gRPC channels are built, for the CLI and the services alike:
+target, credentials, bearer token, message limits, reconnect backoff.
+
+- `unix:///path` targets: plaintext over the socket (its folder's permissions
+  are the access check). A token, when given, rides along on local
+  credentials, so a service can prove who it is (ReleaseOwnership).
+- `HOST:PORT` or `https://HOST:PORT`: TLS against the stack's CA, the token
+  as `authorization: Bearer ...` on every call, and a client certificate
+  where one is given (etcd requires it).
+- `http://HOST:PORT`: plaintext TCP, only for an etcd the user named
+  (RDD_ETCD_ENDPOINTS); never how our own components are wired."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from rdd.transport.pki import Pki, PkiError
+from rdd.transport.sockets import is_unix_target
+
+#: Below etcd's 1.5 MiB request limit, so any accepted object can be stored.
+MAX_MESSAGE_BYTES = 1024 * 1024
+#: What a client takes in one reply (a List of many objects).
+MAX_RECEIVE_BYTES = 4 * MAX_MESSAGE_BYTES
+
+CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+    ("grpc.enable_http_proxy", 0),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    # Transparent retry: a call that never reached a server is retried.
+    ("grpc.enable_retries", 1),
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a client presents: the CA it trusts and its bearer token (TCP),
+    its certificate (etcd in TCP mode), its token alone (a service over unix)."""
+
+    ca: bytes = b""
+    token: str = ""
+    cert: bytes = b""
+    key: bytes = b""
+
+
+NO_CREDENTIALS = Credentials()
+
+
+def split_target(target: str) -> tuple[str, bool]:
+    """(gRPC target, whether it is TLS) for an endpoint as the records and
+    configurations write them (pure)."""
+    if is_unix_target(target):
+        return target, False
+    if target.startswith("https://"):
+        return target.removeprefix("https://").rstrip("/"), True
+    if target.startswith("http://"):
+        return target.removeprefix("http://").rstrip("/"), False
+    return target, True
+
+
+def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelCredentials | None:
+    """The grpc credentials of a channel, None for plaintext (pure but for grpc objects)."""
+    if tls:
+        transport = grpc.ssl_channel_credentials(
+            root_certificates=credentials.ca or None,
+            private_key=credentials.key or None,
+            certificate_chain=credentials.cert or None,
+        )
+    elif credentials.token:
+        transport = grpc.local_channel_credentials(grpc.LocalConnectionType.UDS)
+    else:
+        return None
+    if not credentials.token:
+        return transport
+    return grpc.composite_channel_credentials(
+        transport, grpc.access_token_call_credentials(credentials.token)
+    )
+
+
+def _options(max_send_bytes: int, extra: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [*CHANNEL_OPTIONS, ("grpc.max_send_message_length", max_send_bytes), *extra]
+
+
+def open_channel(
+    target: str,
+    credentials: Credentials = NO_CREDENTIALS,
+    *,
+    max_send_bytes: int = MAX_MESSAGE_BYTES,
+    options: Sequence[tuple[str, Any]] = (),
+) -> grpc.aio.Channel:
+    """An asyncio channel to one of the stack's endpoints."""
+    address, tls = split_target(target)
+    if tls and not credentials.ca:
+        raise PkiError(f"{target}: a TLS endpoint, and no CA to check it with")
+    creds = channel_credentials(credentials, tls=tls)
+    opts = _options(max_send_bytes, options)
+    if creds is None:
+        return grpc.aio.insecure_channel(address, options=opts)
+    return grpc.aio.secure_channel(address, creds, options=opts)
+
+
+def open_sync_channel(target: str, credentials: Credentials = NO_CREDENTIALS) -> grpc.Channel:
+    """A blocking channel (health probes from `rdd svc`)."""
+    address, tls = split_target(target)
+    creds = channel_credentials(credentials, tls=tls)
+    opts = _options(MAX_MESSAGE_BYTES, ())
+    if creds is None:
+        return grpc.insecure_channel(address, options=opts)
+    return grpc.secure_channel(address, creds, options=opts)
+
+
+def service_credentials(home: Path, service: str, *, tls: bool) -> Credentials:
+    """A service's own credentials, from `$RDD_HOME/pki`: its token always;
+    with `tls`, the CA and its certificate too. PkiError when damaged."""
+    pki = Pki(home / "pki")
+    token = pki.load_token(service)
+    if not tls:
+        return Credentials(token=token)
+    identity = pki.load_identity(service)
+    return Credentials(ca=identity.ca, token=token, cert=identity.cert, key=identity.key)
+
+
+def probe_credentials(home: Path) -> Credentials:
+    """What `rdd svc` presents to its own stack's etcd and health checks in TCP mode."""
+    identity = Pki(home / "pki").load_identity("client")
+    return Credentials(ca=identity.ca, cert=identity.cert, key=identity.key)
