@@ -31,6 +31,7 @@ from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.names import owned_finalizer
 from rdd.store.etcd import EtcdStore
 from rdd.transport.channels import Credentials, open_channel
+from rdd.transport.clientconfig import read_config
 from rdd.transport.pki import Pki
 from rdd.transport.sockets import socket_path
 from tests.contract.conftest import Session
@@ -455,3 +456,33 @@ async def test_ownership_bypasses_are_refused_over_tcp_even_with_another_service
                 vm.metadata.namespace,
                 owner_uid=vm.metadata.owner_references[0].uid,
             )
+
+
+# -- the compose stack's init and health check ---------------------------------------
+
+
+def test_compose_init_makes_credentials_once_and_a_host_config(tmp_path: Path) -> None:
+    env = {**_clean_env(), "RDD_HOME": str(tmp_path / "rdd")}
+    command = [sys.executable, "-m", "rdd.stack.compose", "init", "--app", "127.0.0.1:7"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    token = (tmp_path / "rdd" / "pki" / "token").read_text()
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and (tmp_path / "rdd" / "pki" / "token").read_text() == token
+    config = read_config(tmp_path / "rdd" / "config")
+    assert config.endpoints["app"] == "127.0.0.1:7" and config.token == token.strip()
+    for host in ("etcd", "webhook", "limavm", "app", "127.0.0.1"):
+        Pki(tmp_path / "rdd" / "pki").ensure_tls([host])  # every compose name is covered
+
+
+def test_compose_health_check_speaks_tls(tcp_stack: Stack) -> None:
+    env = {**_clean_env(), "RDD_HOME": str(tcp_stack.home)}
+    for service in SERVICES:
+        probe = subprocess.run(
+            [sys.executable, "-m", "rdd.stack.compose", "health", tcp_stack.address(service)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert probe.returncode == 0, probe.stderr
