@@ -1,12 +1,17 @@
 """`make bench`: figures, not assertions (machines here are shared and noisy:
 compare the ratios measured in one run).
 
+Two stacks run side by side: the default one on unix sockets, and one in
+TCP mode (TLS on every hop, a bearer token on every call).
+
 1. create+get+update round trips per second through the gRPC API, beside the
-   same operations straight on etcd from this process; their ratio.
+   same operations straight on etcd from this process; their ratio; and the
+   same API rounds over TCP+TLS+token: the cost of auth as a ratio.
 2. Watch latency: etcd write -> informer handler, p50/p99.
 3. Lifecycle on the sim driver (boot and prepare 0): App create -> LimaVM
    Created, running=true -> App Running=True, delete -> gone (VM stopped and
-   VM running), p50/p95 over 20+ rounds, beside one etcd txn round trip.
+   VM running), p50/p95 over 20+ rounds, beside one etcd txn round trip;
+   then over TCP+TLS+token, with each step's p50 as a ratio to the socket's.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
 from rdd.store.etcd import EtcdStore, Write
 from rdd.store.rules import prepare_create
+from rdd.transport.channels import Credentials
+from rdd.transport.pki import Pki
 from tests.contract.stack import Api, Stack, condition, new_app, set_running
 
 ROUNDS = 25
@@ -170,44 +177,78 @@ async def lifecycle(api: Api, rounds: int) -> dict[str, list[float]]:
     return results
 
 
+def _stack(home: Path, **env: str) -> Stack:
+    return Stack(
+        home,
+        RDD_SIM_BOOT_SECONDS="0",
+        RDD_SIM_PREPARE_SECONDS="0",
+        RDD_LOG_LEVEL="WARNING",
+        **env,
+    )
+
+
+async def unary(store: EtcdStore, unix: Api, tcp: Api) -> None:
+    print("1. unary create+get+update (sequential; raw, socket and TCP batches alternate)")
+    raws, apis, tcps, ratios, auth = [], [], [], [], []
+    for batch in range(UNARY_ROUNDS):
+        raws.append(await unary_etcd(store, UNARY_OPS, batch))
+        apis.append(await unary_api(unix, UNARY_OPS, batch))
+        tcps.append(await unary_api(tcp, UNARY_OPS, batch))
+        ratios.append(raws[-1] / apis[-1])
+        auth.append(apis[-1] / tcps[-1])
+    print(f"  raw etcd            {statistics.median(raws):8.1f} rounds/s")
+    print(
+        f"  gRPC API (socket)   {statistics.median(apis):8.1f} rounds/s (3 RPCs, 2 admission reviews)"
+    )
+    print(f"  gRPC API (TCP+TLS)  {statistics.median(tcps):8.1f} rounds/s (same, with the token)")
+    print(
+        f"  API cost            {statistics.median(ratios):8.2f}x raw etcd: median of"
+        f" {UNARY_ROUNDS} paired batches (min {min(ratios):.2f}, max {max(ratios):.2f};"
+        " aim <= 3x)"
+    )
+    print(
+        f"  auth cost           {statistics.median(auth):8.2f}x the socket path: TCP+TLS+token,"
+        f" median of {UNARY_ROUNDS} paired batches (min {min(auth):.2f}, max {max(auth):.2f};"
+        " aim <= 1.3x)"
+    )
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rdd-bench-") as home:
-        stack = Stack(
-            Path(home),
-            RDD_SIM_BOOT_SECONDS="0",
-            RDD_SIM_PREPARE_SECONDS="0",
-            RDD_LOG_LEVEL="WARNING",
-        )
+        stack = _stack(Path(home) / "unix")
+        tls_stack = _stack(Path(home) / "tcp", RDD_LISTEN="tcp")
         stack.start()
-        api = Api.connect(stack)
+        tls_stack.start()
+        api, tls_api = Api.connect(stack), Api.connect(tls_stack)
         store = await EtcdStore.connect(stack.address("etcd"))
+        client = Pki(tls_stack.home / "pki").load_identity("client")
+        tls_store = await EtcdStore.connect(
+            tls_stack.address("etcd"),
+            credentials=Credentials(ca=client.ca, cert=client.cert, key=client.key),
+        )
         try:
             print("rdd benchmark (one run; compare ratios, not absolute numbers)")
-            print("1. unary create+get+update (sequential; raw and API batches alternate)")
-            raws, apis, ratios = [], [], []
-            for batch in range(UNARY_ROUNDS):
-                raws.append(await unary_etcd(store, UNARY_OPS, batch))
-                apis.append(await unary_api(api, UNARY_OPS, batch))
-                ratios.append(raws[-1] / apis[-1])
-            print(f"  raw etcd            {statistics.median(raws):8.1f} rounds/s")
-            print(
-                f"  gRPC API            {statistics.median(apis):8.1f} rounds/s (3 RPCs, 2 admission reviews)"
-            )
-            print(
-                f"  API cost            {statistics.median(ratios):8.2f}x raw etcd: median of"
-                f" {UNARY_ROUNDS} paired batches (min {min(ratios):.2f}, max {max(ratios):.2f};"
-                " aim <= 3x)"
-            )
+            await unary(store, api, tls_api)
             print("2. watch latency: etcd write -> informer handler")
             report("watch", await watch_latency(store, 200))
-            print("3. lifecycle, sim driver with boot/prepare 0")
+            print("3. lifecycle, sim driver with boot/prepare 0, over the unix sockets")
             report("etcd txn round trip", await txn_round_trip(store, 100))
-            for name, values in (await lifecycle(api, ROUNDS * 2)).items():
+            over_socket = await lifecycle(api, ROUNDS * 2)
+            for name, values in over_socket.items():
                 report(name, values)
+            print("   the same over TCP+TLS+token (ratio: p50 against the socket's)")
+            report("etcd txn round trip (TLS)", await txn_round_trip(tls_store, 100))
+            for name, values in (await lifecycle(tls_api, ROUNDS * 2)).items():
+                report(name, values)
+                ratio = statistics.median(values) / statistics.median(over_socket[name])
+                print(f"  {'':<38} {ratio:.2f}x the socket path")
         finally:
             await store.close()
+            await tls_store.close()
             await api.close()
+            await tls_api.close()
             stack.stop()
+            tls_stack.stop()
 
 
 if __name__ == "__main__":
