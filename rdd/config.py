@@ -25,6 +25,13 @@ SECONDS_VARIABLES = (
     "RDD_RPC_TIMEOUT",
 )
 DEFAULT_RPC_TIMEOUT = 10.0
+#: RDD_LOG_LEVEL's values, in any case; unset means INFO.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(env: Mapping[str, str]) -> str:
+    """RDD_LOG_LEVEL as logging spells it (`debug` -> DEBUG); INFO when unset."""
+    return env.get("RDD_LOG_LEVEL", "").strip().upper() or "INFO"
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,11 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
         problem = _seconds_problem(name, raw) if raw else None
         if problem:
             found.append(problem)
+    if log_level(env) not in LOG_LEVELS:
+        found.append(
+            f"RDD_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} (any case), "
+            f'got "{env.get("RDD_LOG_LEVEL", "")}"'
+        )
     try:
         parse_listen(env.get("RDD_LISTEN", ""))
     except SettingsError as exc:

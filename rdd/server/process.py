@@ -26,6 +26,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rdd.config import LOG_LEVELS, log_level
 from rdd.errors import ApiError
 from rdd.server.auth import Authenticator, AuthInterceptor
 from rdd.transport.channels import MAX_MESSAGE_BYTES, Credentials, service_credentials
@@ -219,7 +220,7 @@ def configure_logging(name: str) -> None:
     """One event per line, key=value, with the service name."""
     logging.basicConfig(
         stream=sys.stderr,
-        level=os.environ.get("RDD_LOG_LEVEL", "INFO"),
+        level=log_level(os.environ) if log_level(os.environ) in LOG_LEVELS else "INFO",
         format=f"time=%(asctime)s level=%(levelname)s service={name} logger=%(name)s %(message)s",
     )
     logging.getLogger("aetcd").setLevel(logging.WARNING)

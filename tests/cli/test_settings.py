@@ -116,3 +116,15 @@ def test_a_bad_rpc_timeout_is_one_line_for_every_command(tmp_path: Path) -> None
     # stop and status make no RPC: they still work
     assert rdd(["svc", "stop"], env)[0] == 0
     assert "STOPPED" in rdd(["svc", "status"], env)[1]
+
+
+@pytest.mark.parametrize("level", ["debug", "Warning", "INFO", " error "])
+def test_log_level_is_case_insensitive(level: str) -> None:
+    assert environment_problems({"RDD_LOG_LEVEL": level}, machine="x86_64") == []
+
+
+def test_an_unknown_log_level_is_refused_before_anything_starts() -> None:
+    problems = environment_problems({"RDD_LOG_LEVEL": "loud"}, machine="x86_64")
+    assert problems == [
+        'RDD_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got "loud"'
+    ]
