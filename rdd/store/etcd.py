@@ -28,7 +28,9 @@ from rdd.errors import (
 )
 from rdd.kinds import Kind
 from rdd.meta.owners import owner_uids
+from rdd.store import paging
 from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
+from rdd.store.paging import Page
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ Ops = list[Any]
 
 #: etcd refuses requests over 1.5 MiB; objects stay well below.
 MAX_OBJECT_BYTES = 1024 * 1024
+#: A whole List read for ourselves (informers) comes in pages this large.
+_WHOLE_LIST_PAGE_BYTES = 16 * MAX_OBJECT_BYTES
 EVENT_LEASE_SECONDS = 3600
 _LEASE_REUSE_SECONDS = 60
 
@@ -144,13 +148,71 @@ class EtcdStore:
 
     async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
         """Every object of the kind (in one namespace when given) and the
-        revision the list was read at: a watch resumes from it."""
+        revision the list was read at: a watch resumes from it. Read page by
+        page at that one revision (GoneError if it is compacted meanwhile)."""
+        page = await self.list_page(kind, namespace, max_bytes=_WHOLE_LIST_PAGE_BYTES)
+        items, revision = list(page.items), page.revision
+        while page.continue_token:
+            page = await self.list_page(
+                kind,
+                namespace,
+                continue_token=page.continue_token,
+                max_bytes=_WHOLE_LIST_PAGE_BYTES,
+            )
+            items.extend(page.items)
+        return items, revision
+
+    async def list_page(
+        self,
+        kind: Kind,
+        namespace: str = "",
+        *,
+        limit: int = 0,
+        continue_token: str = "",
+        max_bytes: int,
+    ) -> Page:
+        """One page of a List, Kubernetes-style: at most `limit` items (0: no
+        count limit) whose encoded size stays under `max_bytes` (one item at
+        least), in key order, at the revision the first page was read at
+        (`continue_token` carries it). InvalidError for a token this store did
+        not issue, GoneError once its revision is compacted."""
+        if limit < 0:
+            raise InvalidError(f"limit: Invalid value: {limit}: must be greater than or equal to 0")
         prefix = self._layout.list_prefix(kind, namespace)
-        response = await self._call(
-            "Range", rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix))
-        )
-        items = [self._decode(kind, kv) for kv in response.kvs]
-        return items, int(response.header.revision)
+        end = prefix_end(prefix)
+        revision, start, last_key = 0, prefix, b""
+        if continue_token:
+            continuation = paging.decode_token(continue_token)
+            revision, start = continuation.revision, paging.start_key(continuation, prefix)
+        items: Objects = []
+        size = largest = 0
+        while True:
+            batch = paging.range_batch(
+                limit - len(items) if limit else 0, max_bytes - size, largest
+            )
+            request = rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=batch)
+            try:
+                response = await self._call("Range", request)
+            except GoneError as error:
+                if not continue_token:
+                    raise
+                raise paging.continued_read_error(error, revision) from None
+            revision = revision or int(response.header.revision)
+            for index, kv in enumerate(response.kvs):
+                obj = self._decode(kind, kv)
+                cost = paging.item_cost(obj)
+                if items and size + cost > max_bytes:
+                    # This one does not fit: the next page starts with it.
+                    return Page(items, revision, paging.encode_token(revision, last_key, prefix))
+                items.append(obj)
+                size, largest, last_key = size + cost, max(largest, cost), kv.key
+                if limit and len(items) == limit:
+                    more = index + 1 < len(response.kvs) or bool(response.more)
+                    token = paging.encode_token(revision, kv.key, prefix) if more else ""
+                    return Page(items, revision, token)
+            if not response.more or not response.kvs:
+                return Page(items, revision, "")
+            start = response.kvs[-1].key + b"\0"
 
     async def owned_by(self, owner_uid: str) -> Sequence[ObjectRef]:
         """Everything whose ownerReferences name this uid, from the owner index."""
