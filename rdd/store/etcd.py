@@ -30,6 +30,7 @@ from rdd.kinds import Kind
 from rdd.meta.owners import owner_uids
 from rdd.store import paging
 from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
+from rdd.store.orphans import Orphan, StoredKey, find_orphans
 from rdd.store.paging import Page
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,14 @@ log = logging.getLogger(__name__)
 #: Names for builtins the classes below shadow with their own `list` method.
 Objects = list[Any]
 Ops = list[Any]
+Keys = list[StoredKey]
 
 #: etcd refuses requests over 1.5 MiB; objects stay well below.
 MAX_OBJECT_BYTES = 1024 * 1024
 #: A whole List read for ourselves (informers) comes in pages this large.
 _WHOLE_LIST_PAGE_BYTES = 16 * MAX_OBJECT_BYTES
+#: Keys per etcd range when scanning a section (claims are tiny, keys-only reads too).
+_SCAN_BATCH = 1000
 EVENT_LEASE_SECONDS = 3600
 _LEASE_REUSE_SECONDS = 60
 
@@ -229,6 +233,51 @@ class EtcdStore:
             "Range", rpc.RangeRequest(key=self._layout.name_claim_key(kind, name))
         )
         return response.kvs[0].value.decode() if response.kvs else None
+
+    async def orphans(self) -> Sequence[Orphan]:
+        """Name claims and owner-index entries whose object is absent, judged
+        from one revision (see rdd.store.orphans)."""
+        layout = self._layout
+        claims, revision = await self._scan(layout.section_prefix("names"), 0, keys_only=False)
+        index, _ = await self._scan(layout.section_prefix("owners"), revision, keys_only=True)
+        objects, _ = await self._scan(layout.section_prefix("registry"), revision, keys_only=True)
+        return find_orphans(layout, claims, index, {o.key for o in objects})
+
+    async def remove_orphan(self, orphan: Orphan) -> bool:
+        """Compare-and-delete: the entry goes only if its object is still
+        absent and the entry unchanged since it was judged. False otherwise."""
+        compares = [
+            rpc.Compare(
+                key=orphan.object_key,
+                target=rpc.Compare.CREATE,
+                result=rpc.Compare.EQUAL,
+                create_revision=0,
+            ),
+            rpc.Compare(
+                key=orphan.key,
+                target=rpc.Compare.MOD,
+                result=rpc.Compare.EQUAL,
+                mod_revision=orphan.mod_revision,
+            ),
+        ]
+        remove = [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=orphan.key))]
+        response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=remove))
+        return bool(response.succeeded)
+
+    async def _scan(self, prefix: bytes, revision: int, *, keys_only: bool) -> tuple[Keys, int]:
+        """Every key under `prefix` at `revision` (0: now), a batch at a time."""
+        found: Keys = []
+        start, end = prefix, prefix_end(prefix)
+        while True:
+            request = rpc.RangeRequest(
+                key=start, range_end=end, revision=revision, limit=_SCAN_BATCH, keys_only=keys_only
+            )
+            response = await self._call("Range", request)
+            revision = revision or int(response.header.revision)
+            found += [StoredKey(kv.key, int(kv.mod_revision), kv.value) for kv in response.kvs]
+            if not response.more or not response.kvs:
+                return found, revision
+            start = response.kvs[-1].key + b"\0"
 
     async def _event_lease(self) -> int:
         now = time.monotonic()

@@ -11,6 +11,7 @@ from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch, make_driver, select_driver
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
+from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
@@ -104,6 +105,7 @@ async def main() -> None:
         _service_name(core_pb2, "EventService"),
     )
     process.add_component(controller)
+    process.add_component(Collector(store))
     try:
         await process.run()
     finally:
