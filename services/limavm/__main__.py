@@ -15,6 +15,7 @@ from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
+from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
     ServiceProcess,
@@ -106,6 +107,7 @@ async def main() -> None:
     )
     process.add_component(controller)
     process.add_component(Collector(store))
+    process.add_component(watch_store(store, process.set_serving))
     try:
         await process.run()
     finally:
