@@ -4,6 +4,7 @@ come back as domain errors (rdd.errors), never raw gRPC errors."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,8 +14,13 @@ from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
 from rdd.api.meta.v1 import meta_pb2
+from rdd.errors import GoneError
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.status import error_from_rpc
+
+#: Items per List page when a client lists everything (kubectl's --chunk-size).
+DEFAULT_CHUNK_SIZE = 500
+_LIST_RESTARTS = 3
 
 _STUBS: dict[str, tuple[Any, Any]] = {
     APP.kind: (app_pb2_grpc.AppServiceStub, app_pb2.AppWriteRequest),
@@ -46,8 +52,37 @@ class ResourceClient:
     async def get(self, name: str, namespace: str = "") -> Any:
         return await self._call("Get", meta_pb2.GetRequest(name=name, namespace=namespace))
 
-    async def list(self, namespace: str = "") -> Any:
-        return await self._call("List", meta_pb2.ListRequest(namespace=namespace))
+    async def list(
+        self, namespace: str = "", *, limit: int | None = None, continue_token: str = ""
+    ) -> Any:
+        """One page when `limit` or `continue_token` is given (its
+        metadata.continue names the next); otherwise the whole list, paged."""
+        if limit is None and not continue_token:
+            return await self.list_all(namespace)
+        request = meta_pb2.ListRequest(
+            namespace=namespace, limit=limit or 0, **{"continue": continue_token}
+        )
+        return await self._call("List", request)
+
+    async def list_all(self, namespace: str = "", *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Any:
+        """Every object, fetched `chunk_size` at a time (0: as many as fit a
+        reply) and consistent at the first page's revision, as one List
+        message. An expired continue token (a compaction between pages)
+        starts the list over, a few times at most."""
+        for _ in range(_LIST_RESTARTS - 1):
+            with contextlib.suppress(GoneError):
+                return await self._pages(namespace, chunk_size)
+        return await self._pages(namespace, chunk_size)
+
+    async def _pages(self, namespace: str, chunk_size: int) -> Any:
+        page = await self.list(namespace, limit=chunk_size)
+        whole = type(page)()
+        whole.CopyFrom(page)
+        while token := getattr(page.metadata, "continue"):
+            page = await self.list(namespace, limit=chunk_size, continue_token=token)
+            whole.items.extend(page.items)
+        whole.metadata.ClearField("continue")
+        return whole
 
     async def update(self, obj: Any, *, dry_run: bool = False) -> Any:
         return await self._call("Update", self._write_request(object=obj, dry_run=dry_run))

@@ -69,7 +69,9 @@ async def get(conn: Connection, args: argparse.Namespace, console: Console) -> i
         for problem in missing:
             console.api_error(problem)
         return 1 if missing else 0
-    listing = await client.list(namespace)
+    if args.chunk_size < 0:
+        raise UsageError(f"--chunk-size must be 0 or greater, got {args.chunk_size}")
+    listing = await client.list_all(namespace, chunk_size=args.chunk_size)
     objects = sort_objects(kind, [to_dict(o) for o in listing.items])
     if not objects:
         console.warn(no_resources_message(kind, namespace))

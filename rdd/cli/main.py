@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("resources", nargs="+", metavar="KIND [NAME...]")
     _namespace_flags(get, all_namespaces=True)
     get.add_argument("-o", "--output", help="json|yaml|name|wide|jsonpath=TEMPLATE")
+    get.add_argument(
+        "--chunk-size", type=int, default=500, help="list in pages of this many (0: no limit)"
+    )
     get.set_defaults(run_async=ctl.get, rest="resources")
 
     apply = ctl_commands.add_parser("apply", help="create or update from YAML")

@@ -2,7 +2,9 @@
 
 After any watch error the cache is rebuilt from a fresh List (and handlers
 told about every difference), so it always converges to what etcd holds:
-controllers stay level-based and never depend on a single event."""
+controllers stay level-based and never depend on a single event. The List
+is read page by page at one revision (EtcdStore.list), so any number of
+objects of any accepted size fills the cache."""
 
 from __future__ import annotations
 

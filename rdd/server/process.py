@@ -110,6 +110,18 @@ class ServiceProcess:
         self._registrars: list[Registrar] = []
         self._service_names: list[str] = []
         self._components: list[Component] = []
+        self._health: Any = None  # set once components have started
+        self._dependencies_up = True
+
+    async def set_serving(self, serving: bool) -> None:
+        """Health follows the dependencies (rdd.server.dependency): NOT_SERVING
+        while one is down. Applied once the components have started."""
+        self._dependencies_up = serving
+        if self._health is not None:
+            status = health_pb2.HealthCheckResponse
+            await _set_all(
+                self._health, self._service_names, status.SERVING if serving else status.NOT_SERVING
+            )
 
     def add_service(self, registrar: Registrar, full_name: str) -> None:
         self._registrars.append(registrar)
@@ -151,9 +163,8 @@ class ServiceProcess:
             for component in self._components:
                 await component.start()
                 started.append(component)
-            await _set_all(
-                health_servicer, self._service_names, health_pb2.HealthCheckResponse.SERVING
-            )
+            self._health = health_servicer
+            await self.set_serving(self._dependencies_up)
             self._publish(address)
             log.info("event=serving service=%s address=%s pid=%d", self.name, address, os.getpid())
             await stopping.wait()

@@ -18,9 +18,14 @@ from rdd.kinds import Kind, kinds_served_by
 from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
+from rdd.transport.channels import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: A List reply's items stay this far below the 4 MiB send limit: room for the
+#: envelope, and an object of the largest accepted size always fits.
+MAX_LIST_PAGE_BYTES = 3 * MAX_MESSAGE_BYTES
 
 
 async def _serve(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
@@ -84,8 +89,21 @@ class ResourceServicer:
         )
 
     async def List(self, request: meta_pb2.ListRequest, context: grpc.aio.ServicerContext) -> Any:
-        items, revision = await _serve(context, self._registry.list(self._kind, request.namespace))
-        return self._list_message(items=items, resource_version=str(revision))
+        """One page: `limit` items at most, and never more than fit one reply
+        (the continue token says where the next page starts)."""
+        page = await _serve(
+            context,
+            self._registry.list_page(
+                self._kind,
+                request.namespace,
+                limit=request.limit,
+                continue_token=getattr(request, "continue"),
+                max_bytes=MAX_LIST_PAGE_BYTES,
+            ),
+        )
+        revision = str(page.revision)
+        metadata = meta_pb2.ListMeta(resource_version=revision, **{"continue": page.continue_token})
+        return self._list_message(items=page.items, resource_version=revision, metadata=metadata)
 
     async def Update(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         async def update() -> Any:

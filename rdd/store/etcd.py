@@ -28,7 +28,10 @@ from rdd.errors import (
 )
 from rdd.kinds import Kind
 from rdd.meta.owners import owner_uids
+from rdd.store import paging
 from rdd.store.keys import KeyLayout, ObjectRef, prefix_end
+from rdd.store.orphans import Orphan, StoredKey, find_orphans
+from rdd.store.paging import Page
 from rdd.transport.channels import NO_CREDENTIALS, Credentials, open_channel
 
 log = logging.getLogger(__name__)
@@ -36,9 +39,14 @@ log = logging.getLogger(__name__)
 #: Names for builtins the classes below shadow with their own `list` method.
 Objects = list[Any]
 Ops = list[Any]
+Keys = list[StoredKey]
 
 #: etcd refuses requests over 1.5 MiB; objects stay well below.
 MAX_OBJECT_BYTES = 1024 * 1024
+#: A whole List read for ourselves (informers) comes in pages this large.
+_WHOLE_LIST_PAGE_BYTES = 16 * MAX_OBJECT_BYTES
+#: Keys per etcd range when scanning a section (claims are tiny, keys-only reads too).
+_SCAN_BATCH = 1000
 EVENT_LEASE_SECONDS = 3600
 _LEASE_REUSE_SECONDS = 60
 
@@ -162,13 +170,71 @@ class EtcdStore:
 
     async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
         """Every object of the kind (in one namespace when given) and the
-        revision the list was read at: a watch resumes from it."""
+        revision the list was read at: a watch resumes from it. Read page by
+        page at that one revision (GoneError if it is compacted meanwhile)."""
+        page = await self.list_page(kind, namespace, max_bytes=_WHOLE_LIST_PAGE_BYTES)
+        items, revision = list(page.items), page.revision
+        while page.continue_token:
+            page = await self.list_page(
+                kind,
+                namespace,
+                continue_token=page.continue_token,
+                max_bytes=_WHOLE_LIST_PAGE_BYTES,
+            )
+            items.extend(page.items)
+        return items, revision
+
+    async def list_page(
+        self,
+        kind: Kind,
+        namespace: str = "",
+        *,
+        limit: int = 0,
+        continue_token: str = "",
+        max_bytes: int,
+    ) -> Page:
+        """One page of a List, Kubernetes-style: at most `limit` items (0: no
+        count limit) whose encoded size stays under `max_bytes` (one item at
+        least), in key order, at the revision the first page was read at
+        (`continue_token` carries it). InvalidError for a token this store did
+        not issue, GoneError once its revision is compacted."""
+        if limit < 0:
+            raise InvalidError(f"limit: Invalid value: {limit}: must be greater than or equal to 0")
         prefix = self._layout.list_prefix(kind, namespace)
-        response = await self._call(
-            "Range", rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix))
-        )
-        items = [self._decode(kind, kv) for kv in response.kvs]
-        return items, int(response.header.revision)
+        end = prefix_end(prefix)
+        revision, start, last_key = 0, prefix, b""
+        if continue_token:
+            continuation = paging.decode_token(continue_token)
+            revision, start = continuation.revision, paging.start_key(continuation, prefix)
+        items: Objects = []
+        size = largest = 0
+        while True:
+            batch = paging.range_batch(
+                limit - len(items) if limit else 0, max_bytes - size, largest
+            )
+            request = rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=batch)
+            try:
+                response = await self._call("Range", request)
+            except GoneError as error:
+                if not continue_token:
+                    raise
+                raise paging.continued_read_error(error, revision) from None
+            revision = revision or int(response.header.revision)
+            for index, kv in enumerate(response.kvs):
+                obj = self._decode(kind, kv)
+                cost = paging.item_cost(obj)
+                if items and size + cost > max_bytes:
+                    # This one does not fit: the next page starts with it.
+                    return Page(items, revision, paging.encode_token(revision, last_key, prefix))
+                items.append(obj)
+                size, largest, last_key = size + cost, max(largest, cost), kv.key
+                if limit and len(items) == limit:
+                    more = index + 1 < len(response.kvs) or bool(response.more)
+                    token = paging.encode_token(revision, kv.key, prefix) if more else ""
+                    return Page(items, revision, token)
+            if not response.more or not response.kvs:
+                return Page(items, revision, "")
+            start = response.kvs[-1].key + b"\0"
 
     async def owned_by(self, owner_uid: str) -> Sequence[ObjectRef]:
         """Everything whose ownerReferences name this uid, from the owner index."""
@@ -185,6 +251,51 @@ class EtcdStore:
             "Range", rpc.RangeRequest(key=self._layout.name_claim_key(kind, name))
         )
         return response.kvs[0].value.decode() if response.kvs else None
+
+    async def orphans(self) -> Sequence[Orphan]:
+        """Name claims and owner-index entries whose object is absent, judged
+        from one revision (see rdd.store.orphans)."""
+        layout = self._layout
+        claims, revision = await self._scan(layout.section_prefix("names"), 0, keys_only=False)
+        index, _ = await self._scan(layout.section_prefix("owners"), revision, keys_only=True)
+        objects, _ = await self._scan(layout.section_prefix("registry"), revision, keys_only=True)
+        return find_orphans(layout, claims, index, {o.key for o in objects})
+
+    async def remove_orphan(self, orphan: Orphan) -> bool:
+        """Compare-and-delete: the entry goes only if its object is still
+        absent and the entry unchanged since it was judged. False otherwise."""
+        compares = [
+            rpc.Compare(
+                key=orphan.object_key,
+                target=rpc.Compare.CREATE,
+                result=rpc.Compare.EQUAL,
+                create_revision=0,
+            ),
+            rpc.Compare(
+                key=orphan.key,
+                target=rpc.Compare.MOD,
+                result=rpc.Compare.EQUAL,
+                mod_revision=orphan.mod_revision,
+            ),
+        ]
+        remove = [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=orphan.key))]
+        response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=remove))
+        return bool(response.succeeded)
+
+    async def _scan(self, prefix: bytes, revision: int, *, keys_only: bool) -> tuple[Keys, int]:
+        """Every key under `prefix` at `revision` (0: now), a batch at a time."""
+        found: Keys = []
+        start, end = prefix, prefix_end(prefix)
+        while True:
+            request = rpc.RangeRequest(
+                key=start, range_end=end, revision=revision, limit=_SCAN_BATCH, keys_only=keys_only
+            )
+            response = await self._call("Range", request)
+            revision = revision or int(response.header.revision)
+            found += [StoredKey(kv.key, int(kv.mod_revision), kv.value) for kv in response.kvs]
+            if not response.more or not response.kvs:
+                return found, revision
+            start = response.kvs[-1].key + b"\0"
 
     async def _event_lease(self) -> int:
         now = time.monotonic()

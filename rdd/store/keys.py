@@ -52,5 +52,9 @@ class KeyLayout:
         kind = next(k for k in ALL_KINDS if k.plural == plural)
         return ObjectRef(kind=kind, namespace=namespace, name=name)
 
+    def section_prefix(self, section: str) -> bytes:
+        """Every key of one section: "registry", "owners" or "names"."""
+        return f"{self.prefix}/{section}/".encode()
+
     def name_claim_key(self, kind: Kind, name: str) -> bytes:
         return f"{self.prefix}/names/{kind.plural}/{name}".encode()

@@ -19,6 +19,7 @@ from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import controller_ref, remove_owner_reference
 from rdd.store import rules
 from rdd.store.etcd import EtcdStore, StoreEvent, Write, conflict_message
+from rdd.store.paging import Page
 
 _UNCONDITIONAL_RETRIES = 16
 Objects = list[Any]
@@ -66,6 +67,14 @@ class Registry:
 
     async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
         return await self.store.list(kind, namespace)
+
+    async def list_page(
+        self, kind: Kind, namespace: str, *, limit: int, continue_token: str, max_bytes: int
+    ) -> Page:
+        """One page of a List (see EtcdStore.list_page)."""
+        return await self.store.list_page(
+            kind, namespace, limit=limit, continue_token=continue_token, max_bytes=max_bytes
+        )
 
     def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
         return self.store.watch(kind, namespace, since)

@@ -84,7 +84,11 @@ def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelC
 
 
 def _options(max_send_bytes: int, extra: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    return [*CHANNEL_OPTIONS, ("grpc.max_send_message_length", max_send_bytes), *extra]
+    """Our options; `extra` overrides (gRPC would take the first of two)."""
+    merged = dict(CHANNEL_OPTIONS)
+    merged["grpc.max_send_message_length"] = max_send_bytes
+    merged.update(extra)
+    return list(merged.items())
 
 
 def open_channel(

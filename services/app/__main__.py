@@ -9,6 +9,7 @@ from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
+from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
     ServerSecurity,
@@ -70,6 +71,7 @@ async def main() -> None:
         app_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
     )
     process.add_component(controller)
+    process.add_component(watch_store(store, process.set_serving))
     try:
         await process.run()
     finally:

@@ -11,9 +11,11 @@ from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch, make_driver, select_driver
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
+from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
 from rdd.server.admission_client import AdmissionClient
+from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
     ServerSecurity,
@@ -115,6 +117,8 @@ async def main() -> None:
         _service_name(core_pb2, "EventService"),
     )
     process.add_component(controller)
+    process.add_component(Collector(store))
+    process.add_component(watch_store(store, process.set_serving))
     try:
         await process.run()
     finally:

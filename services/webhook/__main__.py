@@ -8,6 +8,7 @@ from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch
 from rdd.drivers.validating import LimactlValidator
+from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
     ServerSecurity,
@@ -43,6 +44,7 @@ async def main() -> None:
         lambda server: admission_pb2_grpc.add_AdmissionServiceServicer_to_server(servicer, server),
         admission_pb2.DESCRIPTOR.services_by_name["AdmissionService"].full_name,
     )
+    process.add_component(watch_store(store, process.set_serving))
     try:
         await process.run()
     finally:
