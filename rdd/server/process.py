@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,8 +25,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rdd.config import LOG_LEVELS, log_level
 from rdd.errors import ApiError
+from rdd.server import logfile
 from rdd.server.auth import Authenticator, AuthInterceptor
 from rdd.transport.channels import MAX_MESSAGE_BYTES, Credentials, service_credentials
 from rdd.transport.pki import Pki, PkiError
@@ -224,17 +223,18 @@ def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespa
         help="unix:///abs/path.sock, or HOST:PORT for TLS (port 0: pick a free one)",
     )
     parser.add_argument("--address-file", type=Path, help="write {address, pid} here once SERVING")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--log-file", type=Path, help="log here, rotated by size, instead of on stderr"
+    )
+    args = parser.parse_args(argv)
+    if args.log_file is not None:
+        logfile.log_to_file(args.log_file)
+    return args
 
 
 def configure_logging(name: str) -> None:
-    """One event per line, key=value, with the service name."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=log_level(os.environ) if log_level(os.environ) in LOG_LEVELS else "INFO",
-        format=f"time=%(asctime)s level=%(levelname)s service={name} logger=%(name)s %(message)s",
-    )
-    logging.getLogger("aetcd").setLevel(logging.WARNING)
+    """JSON lines (rdd.logs) on stderr, until `--log-file` names a file."""
+    logfile.configure(name)
 
 
 def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -31,12 +31,12 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rdd.config import Listen, Settings, SettingsError, environment_problems, parse_listen
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
+from rdd.logs import run_header
 from rdd.procs import cmdline, is_alive, pids
 from rdd.stack.etcd import (
     CLIENT_SOCKET,
@@ -418,6 +418,8 @@ class Supervisor:
             listen,
             "--address-file",
             str(self.layout.address_file(name)),
+            "--log-file",
+            str(self.layout.log_file(name)),
         ]
         log_path = self.layout.log_file(name)
         _log_header(log_path, name)
@@ -579,6 +581,5 @@ def _client_address(published: str, listen: Listen) -> str:
 
 def _log_header(path: Path, component: str) -> None:
     """A line that separates one run from the previous in an appended log."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(path, "a") as log:
-        log.write(f"--- rdd svc start: {component} at {stamp} ---\n")
+        log.write(run_header(component, time.time()) + "\n")

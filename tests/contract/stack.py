@@ -4,6 +4,7 @@ gRPC clients to talk to it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,6 +74,17 @@ class Stack:
 
     def log(self, component: str) -> str:
         return (self.home / "logs" / f"{component}.log").read_text(errors="replace")
+
+    def log_events(self, component: str) -> list[dict[str, Any]]:
+        """The service's log lines (rdd.logs), each one JSON object."""
+        return [json.loads(line) for line in self.log(component).splitlines()]
+
+    def has_logged(self, component: str, msg: str, **fields: Any) -> bool:
+        """Whether a line with this msg and these fields is in the log."""
+        return any(
+            e.get("msg") == msg and all(e.get(k) == v for k, v in fields.items())
+            for e in self.log_events(component)
+        )
 
     def instance_dirs(self) -> list[str]:
         if not self.lima_home.exists():
