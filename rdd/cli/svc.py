@@ -31,14 +31,15 @@ def outcome_line(outcome: Outcome) -> str:
 
 
 def status_document(status: StackStatus) -> dict[str, Any]:
-    """`svc status -o json` (pure): endpoints and, per component, pid, address, health."""
-    return {
-        "endpoints": status.endpoints,
-        "components": {
-            name: {"pid": c.pid, "address": c.address or None, "health": c.health}
-            for name, c in status.components.items()
-        },
-    }
+    """`svc status -o json` (pure): endpoints and, per component, pid,
+    address, health, and `metrics` (its Prometheus URL) when it serves one."""
+    components: dict[str, Any] = {}
+    for name, c in status.components.items():
+        entry: dict[str, Any] = {"pid": c.pid, "address": c.address or None, "health": c.health}
+        if c.metrics:
+            entry["metrics"] = c.metrics
+        components[name] = entry
+    return {"endpoints": status.endpoints, "components": components}
 
 
 def status_table(status: StackStatus) -> str:
@@ -123,6 +124,8 @@ def start(args: argparse.Namespace, console: Console) -> int:
     env = dict(console.env)
     if args.listen is not None:
         env["RDD_LISTEN"] = args.listen
+    if args.metrics:
+        env["RDD_METRICS"] = "1"
     supervisor = Supervisor(env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))

@@ -4,7 +4,6 @@ gRPC clients to talk to it."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ import grpc
 
 from rdd.clients import ResourceClient
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
+from rdd.logs import parse
 from rdd.stack.supervisor import Supervisor
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
@@ -76,8 +76,10 @@ class Stack:
         return (self.home / "logs" / f"{component}.log").read_text(errors="replace")
 
     def log_events(self, component: str) -> list[dict[str, Any]]:
-        """The service's log lines (rdd.logs), each one JSON object."""
-        return [json.loads(line) for line in self.log(component).splitlines()]
+        """The service's JSON log lines (rdd.logs); raw lines that libraries
+        write to stderr themselves (gRPC's C core) are left out."""
+        events = (parse(line) for line in self.log(component).splitlines())
+        return [event for event in events if event is not None]
 
     def has_logged(self, component: str, msg: str, **fields: Any) -> bool:
         """Whether a line with this msg and these fields is in the log."""
