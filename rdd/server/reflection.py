@@ -6,11 +6,19 @@ Postman try first).
 The two protocols are the same messages with the same field numbers in
 another package, so the v1 service is the v1alpha servicer registered under
 the v1 name; its descriptor (v1alpha's, renamed) is added to the pool so
-`grpcurl describe grpc.reflection.v1.ServerReflection` works too."""
+`grpcurl describe grpc.reflection.v1.ServerReflection` works too.
+
+Comments: protoc's Python output drops the .proto files' comments, so the
+build also writes `rdd/api/descriptors.binpb`, a descriptor set made with
+`--include_source_info`; the files reflection hands out are taken from it
+when it is there, and `grpcurl describe` shows each service's, method's,
+message's and field's comment."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -39,6 +47,46 @@ def v1_file() -> descriptor_pb2.FileDescriptorProto:
     return proto
 
 
+#: The descriptor set with comments, beside the generated stubs.
+DESCRIPTOR_SET = "descriptors.binpb"
+
+
+def commented_files() -> dict[str, bytes]:
+    """{proto file name: its FileDescriptorProto with source info}, from the
+    descriptor set the build wrote; empty when there is none."""
+    try:
+        raw = resources.files("rdd.api").joinpath(DESCRIPTOR_SET).read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return {}
+    files = descriptor_pb2.FileDescriptorSet.FromString(raw).file
+    return {f.name: f.SerializeToString() for f in files}
+
+
+class CommentedReflectionServicer(ReflectionServicer):
+    """grpcio-reflection's servicer, answering with the commented files."""
+
+    def __init__(
+        self, names: Sequence[str], pool: descriptor_pool.DescriptorPool, files: Mapping[str, bytes]
+    ) -> None:
+        super().__init__(names, pool=pool)
+        self._commented = dict(files)
+
+    def _with_comments(self, response: Any) -> Any:
+        if response.HasField("file_descriptor_response"):
+            found = response.file_descriptor_response.file_descriptor_proto
+            for i, raw in enumerate(found):
+                name = descriptor_pb2.FileDescriptorProto.FromString(raw).name
+                if name in self._commented:
+                    found[i] = self._commented[name]
+        return response
+
+    def _file_by_filename(self, request: Any, filename: str) -> Any:
+        return self._with_comments(super()._file_by_filename(request, filename))
+
+    def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
+        return self._with_comments(super()._file_containing_symbol(request, fully_qualified_name))
+
+
 def _add_v1_descriptor(pool: descriptor_pool.DescriptorPool) -> None:
     try:
         pool.FindFileByName(_V1_FILE)
@@ -51,13 +99,15 @@ def enable(service_names: Sequence[str], server: grpc.aio.Server) -> None:
     pool = descriptor_pool.Default()
     _add_v1_descriptor(pool)
     names = [*service_names, V1ALPHA, V1]
-    servicer = ReflectionServicer(names, pool=pool)
-    reflection.enable_server_reflection(names, server, pool=pool)
+    servicer = CommentedReflectionServicer(names, pool, commented_files())
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )
     server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(V1, {"ServerReflectionInfo": handler}),)
+        tuple(
+            grpc.method_handlers_generic_handler(name, {"ServerReflectionInfo": handler})
+            for name in (V1ALPHA, V1)
+        )
     )
