@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdd.drivers.rootcheck import root_problem
+
 #: RDD_VM_DRIVER's values; unset picks lima when limactl is on PATH, else sim.
 VM_DRIVERS = ("lima", "sim")
 #: RDD_HOST_ARCH's values; unset means the platform's (amd64 and arm64 are
@@ -47,11 +49,16 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
     each (`RDD_HOST_ARCH: must be x86_64 or aarch64, got "sparc"`); empty
     when all is well. Checked by `rdd svc start` before anything is spawned,
     so a bad value is one line on the CLI, not a service dying at start-up.
-    An empty variable counts as unset. `machine`: platform.machine() (tests)."""
+    An empty variable counts as unset. `machine`: platform.machine() (tests).
+    RDD_VM_DRIVER=lima as root asks limactl whether it runs (Lima refuses
+    root; rdd.drivers.rootcheck); unset, the services fall back to sim."""
     found = []
     driver = env.get("RDD_VM_DRIVER", "").strip()
     if driver and driver not in VM_DRIVERS:
         found.append(f'RDD_VM_DRIVER: must be lima or sim, got "{driver}"')
+    lima_problem = root_problem(env) if driver == "lima" else ""
+    if lima_problem:
+        found.append(f"RDD_VM_DRIVER=lima: {lima_problem}")
     arch = env.get("RDD_HOST_ARCH", "").strip()
     if arch and arch not in HOST_ARCHES:
         found.append(f'RDD_HOST_ARCH: must be x86_64 or aarch64, got "{arch}"')

@@ -86,7 +86,13 @@ def test_event_errors_include_degradation() -> None:
             "field `images` must be set\nfield `cpus` must be set",
         ),
         ('time="t" level=error msg=plain\n', "plain"),
-        ("panic: runtime error\n\ngoroutine 1\n", "goroutine 1"),
+        ("panic: runtime error\n\ngoroutine 1\n", "panic: runtime error"),
+        (
+            "panic: must not run as the root user\n\ngoroutine 1 [running]:\nmain.main()\n"
+            "\t/src/lima/cmd/limactl/main.go:36 +0x2a8\nexit status 2\n",
+            "panic: must not run as the root user",
+        ),
+        ("limactl: must not run as the root user\n", "limactl: must not run as the root user"),
         ("", "limactl failed without a message"),
     ],
 )
