@@ -333,7 +333,7 @@ class LimaDriver:
             )
             try:
                 while not run.done():
-                    _mirror_sentinel(inst)
+                    mirror_sentinel(inst)
                     changed = asyncio.create_task(watch.changed())
                     try:
                         await asyncio.wait({run, changed}, return_when=asyncio.FIRST_COMPLETED)
@@ -583,7 +583,7 @@ def _set_aside_path(lima_home: Path, name: str) -> Path:
     return lima_home / SET_ASIDE / f"{name}-{stamp}-{os.getpid()}"
 
 
-def _mirror_sentinel(inst: Path) -> None:
+def mirror_sentinel(inst: Path) -> None:
     """Write the `.preparing` sentinel into a directory `limactl create` just
     made. Lima v2.2+ removes that directory itself when the create fails
     (pkg/instance/create.go): a directory gone under us is no error."""
