@@ -46,8 +46,8 @@ def disk_shrink_problem(old_text: str, new_text: str) -> str:
     if old is None or new is None or new >= old:
         return ""
     return (
-        f"field `disk`: disk shrinking is not supported (the instance's disk is "
-        f"{_show(old)}, the template asks for {_show(new)}): Lima can only grow a disk"
+        f"field `disk`: disk shrinking is not supported (from {_show(old)} to {_show(new)}): "
+        "Lima can only grow an instance's disk"
     )
 
 

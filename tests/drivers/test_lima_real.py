@@ -60,9 +60,7 @@ def test_limactl_create_rewrites_a_template_with_base_from_v1_1(
     (tmp_path / "base.yaml").write_text("cpus: 3\nmounts:\n- location: /base\n")
     (tmp_path / "boot.sh").write_text("echo hi\n")
     template = tmp_path / "rd.yaml"
-    template.write_text(
-        TEMPLATE + "base: base.yaml\nprovision:\n- mode: system\n  file: boot.sh\n"
-    )
+    template.write_text(TEMPLATE + "base: base.yaml\nprovision:\n- mode: system\n  file: boot.sh\n")
     done = limactl(lima_home, "create", "--tty=false", str(template))
     assert done.returncode == 0, done.stderr
     written = (lima_home / "rd" / "lima.yaml").read_text()
