@@ -154,7 +154,11 @@ def test_decide_lima_state(
     assert decided.state == state
 
 
-EARLY = {"status": "Broken", "hostAgentPID": 10, "errors": ["host agent is running but driver is not"]}
+EARLY = {
+    "status": "Broken",
+    "hostAgentPID": 10,
+    "errors": ["host agent is running but driver is not"],
+}
 
 
 @pytest.mark.parametrize(
