@@ -203,7 +203,7 @@ class LimaDriver:
         if result.code != 0:
             if is_unmatched(result):
                 return _Observed(InstanceStatus(ABSENT))
-            raise DriverError(f"limactl list {name} failed: {result.error}")
+            raise DriverError(f"limactl list {name} failed: {result.error}{_list_hint(result)}")
         listing = parse_list_output(result.stdout, name)
         if listing is None:
             return _Observed(InstanceStatus(ABSENT))
@@ -624,3 +624,14 @@ def _age(path: Path) -> float | None:
         return max(0.0, time.time() - path.stat().st_mtime)
     except OSError:
         return None
+
+
+def _list_hint(result: Result) -> str:
+    """What to do when Lima v2.x cannot print an instance: its `list --json`
+    reads each instance's line with a 64 KiB limit (cmd/limactl/list.go)."""
+    if "token too long" not in result.error:
+        return ""
+    return (
+        " (Lima v2.x cannot list an instance whose JSON, lima.yaml included, is 64 KiB or "
+        "more: make the template smaller, e.g. its provision scripts)"
+    )

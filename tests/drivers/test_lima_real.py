@@ -317,3 +317,21 @@ async def test_list_errors_are_shown_as_objects_v1_or_strings_v2(
     assert status.state == BROKEN
     assert 'strconv.Atoi: parsing "garbage": invalid syntax' in status.message
     await lima.stop("rd", timeout=5)
+
+
+@pytest.mark.parametrize("version", ["1.2.1", "2.2.0"])
+async def test_an_instance_whose_listing_is_over_64_kib(
+    lima: LimaDriver, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """v2.x `list --json` stops at a line of 64 KiB (cmd/limactl/list.go)."""
+    monkeypatch.setenv("LIMACTL_STANDIN_VERSION", version)
+    script = "echo " + "x" * 70_000
+    await lima.prepare(
+        "rd", TEMPLATE + f"provision:\n- mode: system\n  script: {script}\n", "x86_64"
+    )
+    if version < "2":
+        assert await state(lima) == STOPPED
+        return
+    with pytest.raises(DriverError, match="64 KiB") as caught:
+        await lima.status("rd")
+    assert "bufio.Scanner: token too long" in caught.value.message
