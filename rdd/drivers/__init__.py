@@ -11,7 +11,7 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 
-from rdd.drivers import rootcheck
+from rdd.config import find_limactl, lima_root_problem, limactl_refuses_root
 from rdd.drivers.base import Driver, DriverError, InstanceStatus, Notify
 
 __all__ = [
@@ -30,19 +30,19 @@ ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "ar
 
 def select_driver(env: Mapping[str, str]) -> tuple[str, str]:
     """(driver name, reason): RDD_VM_DRIVER, else lima when limactl is on PATH
-    and runs for us, else sim. Lima refuses root (rdd.drivers.rootcheck): as
+    and runs for us, else sim. Lima refuses root (rdd.config.lima_root_problem): as
     root, RDD_VM_DRIVER=lima is a DriverError and the automatic choice is sim,
     the reason saying why."""
     wanted = env.get("RDD_VM_DRIVER", "").strip()
     if wanted:
         if wanted not in DRIVERS:
             raise DriverError(f"RDD_VM_DRIVER must be one of {', '.join(DRIVERS)}, got {wanted!r}")
-        problem = rootcheck.root_problem(env) if wanted == "lima" else ""
+        problem = lima_root_problem(env) if wanted == "lima" else ""
         if problem:
             raise DriverError(f"RDD_VM_DRIVER=lima: {problem}")
         return wanted, f"RDD_VM_DRIVER={wanted}"
-    limactl = rootcheck.find_limactl(env)
-    if limactl and rootcheck.limactl_refuses_root(limactl, env):
+    limactl = find_limactl(env)
+    if limactl and limactl_refuses_root(limactl, env):
         return "sim", (
             f"limactl found at {limactl}, but it refuses to run as root: using the sim "
             "driver (run rdd as a normal user for real VMs)"

@@ -127,18 +127,6 @@ def decide_lima_state(
     return InstanceStatus(BROKEN, pid=pid, message=detail)
 
 
-def is_root_refusal(result: Result) -> bool:
-    """Whether limactl refused to run because we are root (cmd/limactl/main.go):
-    v1.x `level=fatal msg="must not run as the root user"` exit 1, v2.0.x a Go
-    panic with that text (exit 2), v2.1+ `limactl: must not run as the root
-    user` exit 1. Pure."""
-    return result.code != 0 and ROOT_REFUSAL in result.error
-
-
-#: What every Lima version says when run as root.
-ROOT_REFUSAL = "must not run as the root user"
-
-
 def logrus_json_msg(line: str) -> str:
     """The msg of a logrus JSON line (the host agent's stderr), else the line."""
     with contextlib.suppress(ValueError):

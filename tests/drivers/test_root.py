@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rdd.config import environment_problems
+from rdd.config import environment_problems, refuses_root
 from rdd.drivers import DriverError, select_driver
-from rdd.drivers.limactl import Result, is_root_refusal
 from tests.drivers.conftest import STANDIN, processes_mentioning
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (Lima refuses root)")
@@ -55,7 +54,7 @@ def test_the_standin_refuses_root_in_each_versions_form(
     )
     assert done.returncode == code
     assert first_line in done.stderr.splitlines()[0]
-    assert is_root_refusal(Result(done.returncode, done.stdout, done.stderr))
+    assert refuses_root(done.returncode, done.stdout + done.stderr)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
