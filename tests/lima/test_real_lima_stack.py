@@ -8,8 +8,10 @@ or, for the admission tests, a real Lima too."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,13 @@ from rdd.errors import ForbiddenError
 from rdd.templates.default import DEFAULT_TEMPLATE
 from tests.contract.stack import Api, Stack, has_condition, new_app
 from tests.helpers import eventually
-from tests.lima.conftest import REAL_LIMA, Limactl, assert_all_gone, lima_home_entries
+from tests.lima.conftest import (
+    REAL_LIMA,
+    STANDIN_DIR,
+    Limactl,
+    assert_all_gone,
+    lima_home_entries,
+)
 from tests.lima.test_lima_stack import host_agent_pid, running_vm, settled, template_configmap
 
 pytestmark = pytest.mark.timeout(3600 if REAL_LIMA else 120)
@@ -95,3 +103,22 @@ async def test_admission_refuses_templates_limactl_would_rewrite_and_disk_shrink
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (Lima refuses root)")
+async def test_as_root_the_automatic_choice_is_sim_saying_why(tmp_path: Path) -> None:
+    """A limactl on PATH that refuses root (the stand-in told to): the stack
+    starts on the sim driver, and the limavm log says why in one line."""
+    stack = Stack(
+        tmp_path / "stack",
+        PATH=f"{STANDIN_DIR}{os.pathsep}{os.environ['PATH']}",
+        LIMACTL_STANDIN_ROOT="refuse",
+        RDD_VM_DRIVER="",  # the automatic choice (the contract stacks say sim)
+    )
+    stack.start()
+    try:
+        lines = [line for line in stack.log("limavm").splitlines() if "driver_selected" in line]
+        assert len(lines) == 1
+        assert "driver=sim" in lines[0] and "refuses to run as root" in lines[0]
+    finally:
+        stack.stop()
