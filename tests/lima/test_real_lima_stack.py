@@ -57,7 +57,8 @@ async def test_a_vm_adopted_early_in_its_boot_keeps_booting(
 ) -> None:
     """Lima says Broken until the VM process runs and the host agent answers."""
     limactl.needs_standin("LIMACTL_STANDIN_DRIVER_DELAY_SECONDS")
-    stack = make_lima_stack(LIMACTL_STANDIN_DRIVER_DELAY_SECONDS="8")
+    # Long enough that a loaded machine restarts limavm while the VM still boots.
+    stack = make_lima_stack(LIMACTL_STANDIN_DRIVER_DELAY_SECONDS="20")
     api = Api.connect(stack)
     try:
         await api.apps.create(new_app(running=True))
