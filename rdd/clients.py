@@ -66,7 +66,9 @@ class ResourceClient:
         The selectors are evaluated by the server."""
         selectors = {"label_selector": label_selector, "field_selector": field_selector}
         if limit is None and not continue_token:
-            return await self.list_all(namespace, **selectors)
+            return await self.list_all(
+                namespace, label_selector=label_selector, field_selector=field_selector
+            )
         request = meta_pb2.ListRequest(
             namespace=namespace, limit=limit or 0, **{"continue": continue_token}, **selectors
         )
