@@ -1,6 +1,7 @@
 """Admission rules for ConfigMaps: owned ones are deleted only by their owner,
 and a template ConfigMap (label `lima.rancherdesktop.io/template-configmap:
-"true"`) holds a template Lima accepts and keeps its label while controlled.
+"true"`) holds a template Lima accepts and keeps its label while controlled;
+an edit never shrinks the disk of an existing instance (rdd.admission.disks).
 
 Called by the dispatcher in `rdd.admission.webhooks`; `template_entry_problems`
 and `lima_template_problems` are shared with the LimaVM rules, which check
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rdd.admission.disks import disk_shrink_problems
 from rdd.admission.lookup import Lookup
 from rdd.admission.ownership import owned_delete_problems
 from rdd.admission.reviews import written
@@ -57,24 +59,29 @@ async def configmap_review_problems(review: Review, lookup: Lookup) -> list[str]
     if not is_template_configmap(new) or not _template_changed(new, review.old):
         return []
     what = f'ConfigMap "{new.metadata.name}"'
-    arch = await _controlling_vm_arch(new, lookup)
-    if arch is not None:
+    controlled, vm = await _controlling_vm(new, lookup)
+    if controlled:
+        # An edited template must keep an image for the arch its VM was
+        # built for (status.arch, else the host's), and must not shrink
+        # the disk of an instance that exists.
+        arch = str(vm.status.arch or lookup.host_arch) if vm is not None else lookup.host_arch
         found = template_entry_problems(new, what=what, vm_arch=arch)
+        found = found or disk_shrink_problems(new, review.old, vm)
         if found:
             return found
     return await lima_template_problems(new, what=what, lookup=lookup)
 
 
-async def _controlling_vm_arch(configmap: Any, lookup: Lookup) -> str | None:
-    """The arch of the LimaVM this template ConfigMap serves (its status.arch,
-    else the host's): an edited template must keep an image for it."""
+async def _controlling_vm(configmap: Any, lookup: Lookup) -> tuple[bool, Any | None]:
+    """(whether a LimaVM controls this template ConfigMap, that LimaVM when
+    it is stored under the owner reference's uid)."""
     owner = controller_ref(configmap)
     if owner is None or owner.kind != LIMAVM.kind:
-        return None
+        return False, None
     vm = await lookup.get(LIMAVM, configmap.metadata.namespace, owner.name)
     if vm is None or vm.metadata.uid != owner.uid:
-        return lookup.host_arch
-    return str(vm.status.arch or lookup.host_arch)
+        return True, None
+    return True, vm
 
 
 def configmap_problems(review: Review) -> list[str]:

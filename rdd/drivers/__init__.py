@@ -8,10 +8,10 @@ gives the architecture instances are built for.
 from __future__ import annotations
 
 import platform
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from rdd.config import find_limactl, lima_root_problem, limactl_refuses_root
 from rdd.drivers.base import Driver, DriverError, InstanceStatus, Notify
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "host_arch",
     "make_driver",
     "select_driver",
+    "stop_timeout_seconds",
 ]
 
 DRIVERS = ("lima", "sim")
@@ -28,16 +29,35 @@ ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "ar
 
 
 def select_driver(env: Mapping[str, str]) -> tuple[str, str]:
-    """(driver name, reason): RDD_VM_DRIVER, else lima when limactl is on PATH, else sim."""
+    """(driver name, reason): RDD_VM_DRIVER, else lima when limactl is on PATH
+    and runs for us, else sim. Lima refuses root (rdd.config.lima_root_problem): as
+    root, RDD_VM_DRIVER=lima is a DriverError and the automatic choice is sim,
+    the reason saying why."""
     wanted = env.get("RDD_VM_DRIVER", "").strip()
     if wanted:
         if wanted not in DRIVERS:
             raise DriverError(f"RDD_VM_DRIVER must be one of {', '.join(DRIVERS)}, got {wanted!r}")
+        problem = lima_root_problem(env) if wanted == "lima" else ""
+        if problem:
+            raise DriverError(f"RDD_VM_DRIVER=lima: {problem}")
         return wanted, f"RDD_VM_DRIVER={wanted}"
-    limactl = shutil.which("limactl", path=env.get("PATH"))
+    limactl = find_limactl(env)
+    if limactl and limactl_refuses_root(limactl, env):
+        return "sim", (
+            f"limactl found at {limactl}, but it refuses to run as root: using the sim "
+            "driver (run rdd as a normal user for real VMs)"
+        )
     if limactl:
         return "lima", f"limactl found at {limactl}"
     return "sim", "limactl not found on PATH"
+
+
+def stop_timeout_seconds(env: Mapping[str, str]) -> float | None:
+    """RDD_STOP_TIMEOUT_SECONDS: the graceful stop budget the LimaVM controller
+    gives a driver; None when unset, so each driver uses its own (the lima
+    driver's matches Lima's, see rdd.drivers.lima.STOP_TIMEOUT_SECONDS)."""
+    raw = env.get("RDD_STOP_TIMEOUT_SECONDS", "").strip()
+    return float(raw) if raw else None
 
 
 def make_driver(name: str, lima_home: Path, notify: Notify) -> Driver:

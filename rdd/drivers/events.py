@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 BOOTING, RUNNING, EXITING, NO_EVENTS = "booting", "running", "exiting", "none"
+#: The phases of a boot that has not reported "running" or "exiting" yet.
+BEFORE_RUNNING = (NO_EVENTS, BOOTING)
 
 
 def rfc3339nano(moment: datetime) -> str:
@@ -116,19 +118,25 @@ def limactl_error(stderr: str) -> str:
     """The message a person should see for a failed limactl call.
 
     Prefers the last `level=fatal` line, then the last `level=error` line, then
-    the last non-empty line (a panic or a shell error)."""
-    fatal, error, last = "", "", ""
+    a Go panic's first line (`panic: must not run as the root user`, Lima
+    v2.0.x run as root; the stack trace after it is left out), then the last
+    non-empty line (a shell error, or v2.1+'s `limactl: must not run as the
+    root user`)."""
+    fatal, error, panic, last = "", "", "", ""
     for line in stderr.splitlines():
         if not line.strip():
             continue
         last = line.strip()
+        if line.startswith("panic: ") and not panic:
+            panic = line.strip()
+            continue
         fields = parse_logrus_line(line)
         level, msg = fields.get("level"), fields.get("msg", "")
         if level in ("fatal", "panic") and msg:
             fatal = msg
         elif level == "error" and msg:
             error = msg
-    return fatal or error or last or "limactl failed without a message"
+    return fatal or error or panic or last or "limactl failed without a message"
 
 
 def strip_quotes(text: str) -> str:

@@ -35,6 +35,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from rdd.drivers.base import (
     ABSENT,
     HA_PID,
     HA_STDERR,
+    LIMA_YAML,
     PARTIAL,
     PREPARING,
     RUNNING,
@@ -64,12 +66,17 @@ from rdd.drivers.limactl import (
     Result,
     decide_lima_state,
     is_unmatched,
+    listed_errors,
     listed_pid,
     logrus_json_msg,
     outer_marker,
     parse_list_output,
 )
 from rdd.drivers.preparing import Preparations
+from rdd.procs import is_alive
+from rdd.templates.disks import disk_shrink_problem
+from rdd.templates.embedding import unembedded_problems
+from rdd.templates.loading import TemplateSyntaxError, load_template
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,14 @@ log = logging.getLogger(__name__)
 CALL_TIMEOUT_SECONDS = 60.0
 #: Budget for `limactl create` (it downloads the image).
 CREATE_TIMEOUT_SECONDS = 30 * 60.0
+#: Graceful stop budget, Lima's own (pkg/instance/stop.go, v1.1.0+): up to
+#: 3m10s for the host agent's exiting event, then up to 3 min for Stopped.
+#: QEMU gives the guest up to 3 min for its ACPI shutdown. A VM killed
+#: earlier risks its file systems. RDD_STOP_TIMEOUT_SECONDS overrides it.
+STOP_TIMEOUT_SECONDS = 190.0 + 180.0
+#: Where folders Lima cannot inspect (no lima.yaml) are moved to (Lima skips
+#: names starting with "_" or ".", pkg/store/store.go).
+SET_ASIDE = "_rdd-set-aside"
 
 
 @dataclass
@@ -113,8 +128,10 @@ class LimaDriver:
         *,
         limactl: str = "limactl",
         env: Mapping[str, str] | None = None,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
     ) -> None:
         self._home = lima_home
+        self._stop_timeout = stop_timeout
         self._notify = notify
         self._limactl = limactl
         self._base_env = env
@@ -186,7 +203,7 @@ class LimaDriver:
         if result.code != 0:
             if is_unmatched(result):
                 return _Observed(InstanceStatus(ABSENT))
-            raise DriverError(f"limactl list {name} failed: {result.error}")
+            raise DriverError(f"limactl list {name} failed: {result.error}{_list_hint(result)}")
         listing = parse_list_output(result.stdout, name)
         if listing is None:
             return _Observed(InstanceStatus(ABSENT))
@@ -195,6 +212,8 @@ class LimaDriver:
             starting=name in self._starts,
             phase=watching.read_boot_phase(inst),
             start_error=self._start_errors.get(name, ""),
+            errors=listed_errors(listing, result.stderr),
+            boot_seconds=_age(inst / HA_PID),
         )
         observed = _Observed(
             state,
@@ -226,7 +245,7 @@ class LimaDriver:
         """Notify when a booting VM becomes Running and when one of its processes exits."""
         exits = [asyncio.create_task(watching.wait_pid_exit(pid)) for pid in watch.pids]
         boot: asyncio.Task[str] | None = None
-        if watching.read_boot_phase(self._dir(name)) == events.BOOTING:
+        if watching.read_boot_phase(self._dir(name)) in events.BEFORE_RUNNING:
             boot = asyncio.create_task(watching.wait_for_boot(self._dir(name)))
         waiting: set[asyncio.Task[Any]] = {*exits, *([boot] if boot else [])}
         try:
@@ -262,10 +281,20 @@ class LimaDriver:
         self._preparations.begin(name, lambda: self._prepare(name, template_yaml, arch))
 
     async def reconfigure(self, name: str, template_yaml: str) -> None:
-        """What `limactl edit` does to a stopped instance (see the module docstring)."""
+        """What `limactl edit` does to a stopped instance (see the module
+        docstring), with its refusals: a template limactl would have to
+        embed, a smaller disk."""
+        _refuse_unembedded(name, template_yaml)
         observed = await self._observe(name)
         if observed.state.state != STOPPED or observed.lima_status != "Stopped":
             raise DriverError(f"cannot reconfigure instance {name!r}: it is {observed.state.state}")
+        try:
+            current = (self._dir(name) / LIMA_YAML).read_text()
+        except OSError as err:
+            raise DriverError(f"cannot read the lima.yaml of {name!r}: {err}") from err
+        shrink = disk_shrink_problem(current, template_yaml)
+        if shrink:
+            raise DriverError(f"cannot reconfigure instance {name!r}: {shrink}")
         try:
             write_lima_yaml(self._dir(name), template_yaml)
         except OSError as err:
@@ -273,6 +302,7 @@ class LimaDriver:
         log.info("event=instance_reconfigured name=%s", name)
 
     async def _prepare(self, name: str, template_yaml: str, arch: str) -> None:
+        _refuse_unembedded(name, template_yaml)
         inst, marker = self._dir(name), outer_marker(self._home, name)
         if marker.exists() or (inst.exists() and is_partial(inst)):
             log.info("event=partial_instance_removed name=%s", name)
@@ -303,8 +333,7 @@ class LimaDriver:
             )
             try:
                 while not run.done():
-                    if inst.is_dir() and not (inst / SENTINEL).exists():
-                        (inst / SENTINEL).write_text(f"{os.getpid()}\n")
+                    mirror_sentinel(inst)
                     changed = asyncio.create_task(watch.changed())
                     try:
                         await asyncio.wait({run, changed}, return_when=asyncio.FIRST_COMPLETED)
@@ -321,6 +350,7 @@ class LimaDriver:
         """`limactl delete -f`, then whatever it left (a half-created directory, markers)."""
         inst = self._dir(name)
         if inst.exists():
+            await self._set_aside_strays(keep=name)
             result = await self._run(["delete", "-f", "--tty=false", name])
             if result.code != 0:
                 log.warning("event=limactl_delete_failed name=%s error=%r", name, result.error)
@@ -343,6 +373,7 @@ class LimaDriver:
             raise DriverError(f"cannot start instance {name!r}: it is {current.state}{detail}")
         self._start_errors.pop(name, None)
         self._unwatch(name)
+        await self._set_aside_strays()
         proc = await self._spawn(["start", "--tty=false", name], detach=True)
         start = _Start(proc=proc)
         self._starts[name] = start
@@ -415,11 +446,13 @@ class LimaDriver:
 
     # -- stop / delete -------------------------------------------------------
 
-    async def stop(self, name: str, *, timeout: float) -> None:
+    async def stop(self, name: str, *, timeout: float | None = None) -> None:
+        """Stop gracefully within `timeout` seconds (None: Lima's own budget,
+        STOP_TIMEOUT_SECONDS), then forcibly."""
         self._unwatch(name)
         await self._cancel_start(name)
         try:
-            await self._stop(name, timeout=timeout)
+            await self._stop(name, timeout=self._stop_timeout if timeout is None else timeout)
         finally:
             self._unwatch(name)
             self._start_errors.pop(name, None)
@@ -435,18 +468,67 @@ class LimaDriver:
         ):
             return
         log.info("event=vm_stopping name=%s timeout=%s", name, timeout)
-        if observed.lima_status == "Running":
+        await self._set_aside_strays()
+        pids = tuple(pid for pid in (observed.ha_pid, observed.driver_pid) if pid)
+        deadline = asyncio.get_running_loop().time() + timeout
+        if observed.lima_status == "Running" and timeout > 0:
             try:
                 result = await self._run(["stop", "--tty=false", name], timeout=timeout)
-                if result.code == 0:
-                    return
-                log.warning("event=vm_stop_failed name=%s error=%r", name, result.error)
+                if result.code != 0:
+                    log.warning("event=vm_stop_failed name=%s error=%r", name, result.error)
             except TimeoutError:
                 log.warning("event=vm_stop_timeout name=%s timeout=%s", name, timeout)
+            # v1.0.x returns at the exiting event, and a stop that failed or
+            # was given up on may leave the host agent shutting the guest
+            # down: it gets the rest of the budget before anything is killed.
+            remaining = deadline - asyncio.get_running_loop().time()
+            if await _all_exited(pids, remaining) and await self._lima_stopped(name):
+                return
         log.warning("event=vm_stop_forced name=%s", name)
+        await self._stop_forcibly(name)
+
+    async def _stop_forcibly(self, name: str) -> None:
+        """`limactl stop -f`. Up to v2.1.4 it ends by inspecting every instance
+        and exits 1 on one it cannot read (pkg/networks/reconcile): what counts
+        is that `list` says Stopped afterwards."""
         result = await self._run(["stop", "-f", "--tty=false", name])
-        if result.code != 0:
-            raise DriverError(f"limactl stop -f {name} failed: {result.error}")
+        if result.code == 0:
+            return
+        if await self._lima_stopped(name):
+            log.warning("event=vm_stop_forced_with_error name=%s error=%r", name, result.error)
+            return
+        raise DriverError(f"limactl stop -f {name} failed: {result.error}")
+
+    async def _lima_stopped(self, name: str) -> bool:
+        result = await self._run(["list", "--json", "--tty=false", name])
+        listing = parse_list_output(result.stdout, name) if result.code == 0 else None
+        return listing is not None and listing.get("status") == "Stopped"
+
+    async def _set_aside_strays(self, *, keep: str = "") -> None:
+        """Move folders Lima cannot inspect out of LIMA_HOME (see strays()).
+
+        Up to v2.1.4 `start`, `stop`, `stop -f` and `delete` inspect every
+        instance and exit 1 on the first folder without lima.yaml, so one
+        such folder breaks every other instance. A folder our own interrupted
+        preparation left (a `.preparing` marker) is removed; any other is
+        renamed into SET_ASIDE, so nothing a person may want is lost.
+        `keep`: a name the caller deals with itself."""
+        for name in strays(self._home):
+            if name == keep or self._preparations.is_running(name):
+                continue
+            inst, marker = self._dir(name), outer_marker(self._home, name)
+            try:
+                if marker.exists() or (inst / SENTINEL).exists():
+                    log.warning("event=partial_instance_removed name=%s", name)
+                    await asyncio.to_thread(remove_tree, inst)
+                    marker.unlink(missing_ok=True)
+                else:
+                    target = _set_aside_path(self._home, name)
+                    target.parent.mkdir(exist_ok=True)
+                    inst.rename(target)
+                    log.warning("event=stray_folder_set_aside name=%s to=%s", name, target)
+            except OSError as err:
+                log.warning("event=stray_folder_left name=%s error=%r", name, str(err))
 
     async def delete(self, name: str) -> None:
         await self._preparations.cancel(name)
@@ -477,3 +559,79 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
             proc.send_signal(signal.SIGKILL)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(proc.wait(), 5)
+
+
+def strays(lima_home: Path) -> list[str]:
+    """Folders of `lima_home` Lima takes for instances but cannot inspect:
+    no lima.yaml (pkg/store/store.go Instances skips names starting with "."
+    or "_", and files)."""
+    try:
+        entries = list(lima_home.iterdir())
+    except OSError:
+        return []
+    return sorted(
+        entry.name
+        for entry in entries
+        if not entry.name.startswith((".", "_"))
+        and entry.is_dir()
+        and not (entry / LIMA_YAML).exists()
+    )
+
+
+def _set_aside_path(lima_home: Path, name: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return lima_home / SET_ASIDE / f"{name}-{stamp}-{os.getpid()}"
+
+
+def mirror_sentinel(inst: Path) -> None:
+    """Write the `.preparing` sentinel into a directory `limactl create` just
+    made. Lima v2.2+ removes that directory itself when the create fails
+    (pkg/instance/create.go): a directory gone under us is no error."""
+    if inst.is_dir() and not (inst / SENTINEL).exists():
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            (inst / SENTINEL).write_text(f"{os.getpid()}\n")
+
+
+def _refuse_unembedded(name: str, template_yaml: str) -> None:
+    """A template `limactl create` would rewrite is never built or written
+    (rdd.templates.embedding; admission refuses it first)."""
+    try:
+        data = load_template(template_yaml)
+    except TemplateSyntaxError:
+        return  # limactl reports it in its own words
+    problems = unembedded_problems(data)
+    if problems:
+        raise DriverError(f"instance {name!r}: {problems[0]}")
+
+
+async def _all_exited(pids: Sequence[int], timeout: float) -> bool:
+    """Whether every pid has exited within `timeout` seconds (pidfd)."""
+    if not pids:
+        return True
+    if timeout <= 0:
+        return not any(is_alive(pid) for pid in pids)
+    waits = [watching.wait_pid_exit(pid) for pid in pids]
+    try:
+        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _age(path: Path) -> float | None:
+    """Seconds since `path` was last written, or None when it is absent."""
+    try:
+        return max(0.0, time.time() - path.stat().st_mtime)
+    except OSError:
+        return None
+
+
+def _list_hint(result: Result) -> str:
+    """What to do when Lima v2.x cannot print an instance: its `list --json`
+    reads each instance's line with a 64 KiB limit (cmd/limactl/list.go)."""
+    if "token too long" not in result.error:
+        return ""
+    return (
+        " (Lima v2.x cannot list an instance whose JSON, lima.yaml included, is 64 KiB or "
+        "more: make the template smaller, e.g. its provision scripts)"
+    )

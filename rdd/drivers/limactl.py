@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,17 +62,54 @@ def listed_pid(listing: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
+def listed_errors(listing: Mapping[str, Any], stderr: str) -> list[str]:
+    """The errors `limactl list --json NAME` reports for the instance. Pure.
+
+    From v2.0.0 `errors` holds strings. Up to v1.2.x it holds Go error values,
+    which encode as `{}` (pkg/store/instance.go, v1.0.0): then the text comes
+    from the warning list prints beside the JSON (cmd/limactl/list.go,
+    `instance "NAME" has errors errors="[...]"`)."""
+    raw = listing.get("errors") or []
+    texts = [str(err) for err in raw if isinstance(err, str) and err]
+    if texts or not raw:
+        return texts
+    for line in stderr.splitlines():
+        fields = events.parse_logrus_line(line)
+        if fields.get("errors") and "has errors" in fields.get("msg", ""):
+            texts.append(fields["errors"].removeprefix("[").removesuffix("]"))
+    return texts or [f"limactl reports {len(raw)} error(s) without text"]
+
+
+#: How long a host agent may take to boot before a partial status is no
+#: longer early boot: `limactl start --timeout`'s default (cmd/limactl/start.go).
+BOOT_TIMEOUT_SECONDS = 600.0
+
+
 def decide_lima_state(
-    listing: Mapping[str, Any], *, starting: bool, phase: str, start_error: str
+    listing: Mapping[str, Any],
+    *,
+    starting: bool,
+    phase: str,
+    start_error: str,
+    errors: Sequence[str] | None = None,
+    boot_seconds: float | None = None,
 ) -> InstanceStatus:
     """Our state from Lima's listing. Pure.
 
     `starting`: our `limactl start` is still running. `phase`: the boot phase in
-    ha.stdout.log. Lima reports Running as soon as the host agent answers, so a
-    boot whose "running" event has not come yet is still Starting."""
+    ha.stdout.log. `errors`: the listing's errors as text (listed_errors;
+    default: the listing's own strings). `boot_seconds`: how long ago the host
+    agent wrote ha.pid. Lima reports Running as soon as the host agent
+    answers, so a boot whose "running" event has not come yet is still
+    Starting. Early in a boot Lima reports Broken ("host agent is running but
+    driver is not": ha.pid exists before the VM process and before the host
+    agent answers, pkg/store/instance.go): a live host agent that has not
+    reported running or exiting within Lima's start timeout is Starting too,
+    so a restarted controller does not force-stop a VM that is booting."""
     status = listing.get("status", "")
     pid = listed_pid(listing, "hostAgentPID")
-    errors = [str(err) for err in listing.get("errors") or []]
+    if errors is None:
+        errors = [str(err) for err in listing.get("errors") or []]
     message = "; ".join(errors)
     if status == "Running":
         if starting or phase == events.BOOTING:
@@ -83,6 +120,9 @@ def decide_lima_state(
         return InstanceStatus(STARTING, pid=pid)
     if status == "Stopped":
         return InstanceStatus(STOPPED, message=start_error)
+    early = boot_seconds is not None and boot_seconds < BOOT_TIMEOUT_SECONDS
+    if status == "Broken" and pid is not None and early and phase in events.BEFORE_RUNNING:
+        return InstanceStatus(STARTING, pid=pid)
     detail = message or f"limactl reports status {status!r}"
     return InstanceStatus(BROKEN, pid=pid, message=detail)
 

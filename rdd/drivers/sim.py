@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 #: How long to wait for a SIGKILLed host agent to be gone.
 KILL_WAIT_SECONDS = 5.0
+#: Graceful stop budget when the caller gives none (RDD_STOP_TIMEOUT_SECONDS unset).
+STOP_TIMEOUT_SECONDS = 30.0
 #: Graceful stop budget per VM when the service shuts down.
 SHUTDOWN_STOP_SECONDS = 5.0
 SIM_VERSION = "rdd-sim"
@@ -322,10 +324,12 @@ class SimDriver:
 
     # -- stop / delete -------------------------------------------------------
 
-    async def stop(self, name: str, *, timeout: float) -> None:
+    async def stop(self, name: str, *, timeout: float | None = None) -> None:
         agent = self._agent_for(name)
         if agent is None:
             return
+        if timeout is None:
+            timeout = STOP_TIMEOUT_SECONDS
         log.info("event=vm_stopping name=%s pid=%s timeout=%s", name, agent.pid, timeout)
         agent.stopping = True
         self._signal(agent, signal.SIGTERM)

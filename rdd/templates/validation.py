@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from rdd.templates.arches import ARCHES, DEFAULT_ARCH
+from rdd.templates.embedding import unembedded_problems
 from rdd.templates.loading import TemplateSyntaxError, load_template, show
 from rdd.templates.rendering import render_for_arch
 from rdd.templates.sizes import parse_size
@@ -41,7 +42,8 @@ def validate_template(text: str, *, vm_arch: str | None) -> list[str]:
 
     With `vm_arch`, the template must also have an image for that arch (an
     image without `arch` serves any arch). Unknown keys are allowed, as Lima
-    only warns about them. Pure.
+    only warns about them. `base:` and `file:` references are refused
+    (rdd.templates.embedding). Pure.
     """
     if vm_arch is not None and vm_arch not in ARCHES:
         raise ValueError(f"vm_arch must be one of {_listed(ARCHES)}; got {vm_arch!r}")
@@ -49,7 +51,8 @@ def validate_template(text: str, *, vm_arch: str | None) -> list[str]:
         data = load_template(text)
     except TemplateSyntaxError as exc:
         return [str(exc)]
-    problems = _image_problems(data.get("images"))
+    problems = unembedded_problems(data)
+    problems += _image_problems(data.get("images"))
     if vm_arch is not None and not problems:
         problems += _vm_arch_problems(data["images"], vm_arch)
     problems += _arch_problems("arch", data.get("arch"), allowed=(DEFAULT_ARCH, *ARCHES))

@@ -2,11 +2,15 @@
 target, credentials, bearer token, message limits, reconnect backoff.
 
 - `unix:///path` targets: plaintext over the socket (its folder's permissions
-  are the access check). A token, when given, rides along on local
-  credentials, so a service can prove who it is (ReleaseOwnership).
+  are the access check). A token, when given, rides along, so a service can
+  prove who it is (ReleaseOwnership).
 - `HOST:PORT` or `https://HOST:PORT`: TLS against the stack's CA, the token
   as `authorization: Bearer ...` on every call, and a client certificate
   where one is given (etcd requires it).
+
+The token is added as plain call metadata by a thin wrapper around the
+channel's multicallables, not as grpc call credentials: those run a Python
+plugin on a thread for every call, measured at ~0.4 ms per call here.
 - `http://HOST:PORT`: plaintext TCP, only for an etcd the user named
   (RDD_ETCD_ENDPOINTS); never how our own components are wired."""
 
@@ -65,22 +69,70 @@ def split_target(target: str) -> tuple[str, bool]:
 
 
 def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelCredentials | None:
-    """The grpc credentials of a channel, None for plaintext (pure but for grpc objects)."""
-    if tls:
-        transport = grpc.ssl_channel_credentials(
-            root_certificates=credentials.ca or None,
-            private_key=credentials.key or None,
-            certificate_chain=credentials.cert or None,
-        )
-    elif credentials.token:
-        transport = grpc.local_channel_credentials(grpc.LocalConnectionType.UDS)
-    else:
+    """The TLS credentials of a channel, None for plaintext."""
+    if not tls:
         return None
-    if not credentials.token:
-        return transport
-    return grpc.composite_channel_credentials(
-        transport, grpc.access_token_call_credentials(credentials.token)
+    return grpc.ssl_channel_credentials(
+        root_certificates=credentials.ca or None,
+        private_key=credentials.key or None,
+        certificate_chain=credentials.cert or None,
     )
+
+
+def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
+    """The call metadata that carries `token` (pure)."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+class _WithMetadata:
+    """A multicallable whose calls carry extra metadata."""
+
+    def __init__(self, call: Any, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._call = call
+        self._metadata = metadata
+
+    def __call__(self, *args: Any, metadata: Any = None, **kwargs: Any) -> Any:
+        merged = self._metadata if not metadata else (*tuple(metadata), *self._metadata)
+        return self._call(*args, metadata=merged, **kwargs)
+
+
+class TokenChannel(grpc.aio.Channel):
+    """A channel whose every call carries the bearer token; everything else
+    is the wrapped channel's."""
+
+    def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
+        self._channel = channel
+        self._metadata = bearer_metadata(token)
+
+    def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithMetadata(self._channel.unary_unary(*args, **kwargs), self._metadata)
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithMetadata(self._channel.unary_stream(*args, **kwargs), self._metadata)
+
+    def stream_unary(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithMetadata(self._channel.stream_unary(*args, **kwargs), self._metadata)
+
+    def stream_stream(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithMetadata(self._channel.stream_stream(*args, **kwargs), self._metadata)
+
+    async def close(self, grace: float | None = None) -> None:
+        await self._channel.close(grace)
+
+    def get_state(self, try_to_connect: bool = False) -> grpc.ChannelConnectivity:
+        return self._channel.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state: grpc.ChannelConnectivity) -> None:
+        await self._channel.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self) -> None:
+        await self._channel.channel_ready()
+
+    async def __aenter__(self) -> TokenChannel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close(None)
 
 
 def _options(max_send_bytes: int, extra: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -105,12 +157,14 @@ def open_channel(
     creds = channel_credentials(credentials, tls=tls)
     opts = _options(max_send_bytes, options)
     if creds is None:
-        return grpc.aio.insecure_channel(address, options=opts)
-    return grpc.aio.secure_channel(address, creds, options=opts)
+        channel = grpc.aio.insecure_channel(address, options=opts)
+    else:
+        channel = grpc.aio.secure_channel(address, creds, options=opts)
+    return TokenChannel(channel, credentials.token) if credentials.token else channel
 
 
 def open_sync_channel(target: str, credentials: Credentials = NO_CREDENTIALS) -> grpc.Channel:
-    """A blocking channel (health probes from `rdd svc`)."""
+    """A blocking channel without a token (health probes from `rdd svc`)."""
     address, tls = split_target(target)
     creds = channel_credentials(credentials, tls=tls)
     opts = _options(MAX_MESSAGE_BYTES, ())

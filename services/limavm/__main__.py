@@ -9,7 +9,7 @@ from typing import Any
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
 from rdd.config import Settings
-from rdd.drivers import host_arch, make_driver, select_driver
+from rdd.drivers import host_arch, make_driver, select_driver, stop_timeout_seconds
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
 from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
@@ -76,7 +76,7 @@ async def main() -> None:
         recorder=EventRecorder(store, component="limavm-controller"),
         lima_home=settings.lima_home,
         host_arch=host_arch(os.environ),
-        stop_timeout=float(os.environ.get("RDD_STOP_TIMEOUT_SECONDS", "30")),
+        stop_timeout=stop_timeout_seconds(os.environ),
     )
     controller = LimaVMController(context)
 

@@ -70,7 +70,8 @@ class LimaVMContext:
     recorder: EventRecorder
     lima_home: Path
     host_arch: str
-    stop_timeout: float = 30.0
+    #: Graceful stop budget (RDD_STOP_TIMEOUT_SECONDS); None: the driver's own.
+    stop_timeout: float | None = None
 
 
 @dataclass
@@ -304,8 +305,11 @@ class LimaVMController:
         name = vm.metadata.name
         instance = await self.ctx.driver.status(name)
         if instance.state != ABSENT:
+            # The full graceful budget: a guest killed mid-shutdown can lose
+            # data even when its instance is about to go (the API has no
+            # forced delete that would ask for less).
             try:
-                await self.ctx.driver.stop(name, timeout=min(self.ctx.stop_timeout, 5.0))
+                await self.ctx.driver.stop(name, timeout=self.ctx.stop_timeout)
             except DriverError as exc:
                 log.warning(
                     "event=graceful_stop_failed name=%s error=%s; deleting forcibly",

@@ -21,6 +21,18 @@ from rdd.drivers.sim import SimDriver
 from tests.helpers import eventually
 
 STANDIN = Path(__file__).resolve().parent.parent / "standin"
+#: The stand-in's knobs (docs/limactl-standin.md); each test starts with none set.
+STANDIN_KNOBS = (
+    "CREATE_SECONDS",
+    "FAIL_DOWNLOAD",
+    "FAIL_DIGEST",
+    "IGNORE_SIGINT",
+    "SHUTDOWN_SECONDS",
+    "EXIT_SECONDS",
+    "DRIVER_DELAY_SECONDS",
+    "ROOT",
+    "VERSION",
+)
 
 TEMPLATE = """\
 # A small Lima template, as the App controller renders it.
@@ -111,7 +123,7 @@ def standin_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """The limactl stand-in first on PATH, with fast defaults."""
     monkeypatch.setenv("PATH", f"{STANDIN}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("LIMACTL_STANDIN_BOOT_SECONDS", "0.3")
-    for knob in ("CREATE_SECONDS", "FAIL_DOWNLOAD", "IGNORE_SIGINT", "VERSION"):
+    for knob in STANDIN_KNOBS:
         monkeypatch.delenv(f"LIMACTL_STANDIN_{knob}", raising=False)
 
 

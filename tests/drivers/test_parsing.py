@@ -26,6 +26,7 @@ from rdd.drivers.limactl import (
     Result,
     decide_lima_state,
     is_unmatched,
+    listed_errors,
     logrus_json_msg,
     parse_list_output,
 )
@@ -86,7 +87,13 @@ def test_event_errors_include_degradation() -> None:
             "field `images` must be set\nfield `cpus` must be set",
         ),
         ('time="t" level=error msg=plain\n', "plain"),
-        ("panic: runtime error\n\ngoroutine 1\n", "goroutine 1"),
+        ("panic: runtime error\n\ngoroutine 1\n", "panic: runtime error"),
+        (
+            "panic: must not run as the root user\n\ngoroutine 1 [running]:\nmain.main()\n"
+            "\t/src/lima/cmd/limactl/main.go:36 +0x2a8\nexit status 2\n",
+            "panic: must not run as the root user",
+        ),
+        ("limactl: must not run as the root user\n", "limactl: must not run as the root user"),
         ("", "limactl failed without a message"),
     ],
 )
@@ -145,6 +152,55 @@ def test_decide_lima_state(
 ) -> None:
     decided = decide_lima_state(listing, starting=starting, phase=phase, start_error="")
     assert decided.state == state
+
+
+EARLY = {
+    "status": "Broken",
+    "hostAgentPID": 10,
+    "errors": ["host agent is running but driver is not"],
+}
+
+
+@pytest.mark.parametrize(
+    ("listing", "phase", "boot_seconds", "state"),
+    [
+        (EARLY, events.NO_EVENTS, 1.0, STARTING),
+        (EARLY, events.BOOTING, 30.0, STARTING),
+        (EARLY, events.RUNNING, 1.0, BROKEN),  # it had booted: the VM process died
+        (EARLY, events.EXITING, 1.0, BROKEN),
+        (EARLY, events.BOOTING, 601.0, BROKEN),  # longer than limactl start would wait
+        (EARLY, events.BOOTING, None, BROKEN),
+        ({"status": "Broken", "errors": ["x"]}, events.BOOTING, 1.0, BROKEN),  # no host agent
+    ],
+)
+def test_broken_early_in_a_boot_is_starting(
+    listing: dict[str, object], phase: str, boot_seconds: float | None, state: str
+) -> None:
+    decided = decide_lima_state(
+        listing, starting=False, phase=phase, start_error="", boot_seconds=boot_seconds
+    )
+    assert decided.state == state
+
+
+V1_WARNING = (
+    'time="t" level=warning msg="instance \\"rd\\" has errors" '
+    'errors="[host agent is running but driver is not]"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("errors", "stderr", "texts"),
+    [
+        (["a", "b"], "", ["a", "b"]),  # v2.0+: strings
+        ([{}], V1_WARNING, ["host agent is running but driver is not"]),  # v1.x: {} objects
+        ([{}, {}], "", ["limactl reports 2 error(s) without text"]),
+        ([], V1_WARNING, []),
+    ],
+)
+def test_listed_errors_read_v1_objects_from_the_warning(
+    errors: list[object], stderr: str, texts: list[str]
+) -> None:
+    assert listed_errors({"errors": errors}, stderr) == texts
 
 
 def test_decide_lima_state_carries_messages_and_pid() -> None:

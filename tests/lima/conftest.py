@@ -29,6 +29,18 @@ from tests.helpers import eventually
 
 REAL_LIMA = os.environ.get("RDD_TEST_REAL_LIMA") == "1"
 STANDIN_DIR = Path(__file__).resolve().parent.parent / "standin"
+#: The stand-in's knobs (docs/limactl-standin.md) a test may set.
+STANDIN_KNOBS = (
+    "CREATE_SECONDS",
+    "FAIL_DOWNLOAD",
+    "FAIL_DIGEST",
+    "IGNORE_SIGINT",
+    "SHUTDOWN_SECONDS",
+    "EXIT_SECONDS",
+    "DRIVER_DELAY_SECONDS",
+    "ROOT",
+    "VERSION",
+)
 #: Lima's own directory in LIMA_HOME (ssh keys, networks.yaml): not an instance.
 LIMA_CONFIG_DIR = "_config"
 
@@ -85,7 +97,7 @@ def stack_env(limactl: Limactl, lima_home: Path, **overrides: str) -> dict[str, 
     if not limactl.real:
         env["LIMACTL_STANDIN_BOOT_SECONDS"] = "0.3"
         # Knobs a test does not set must not leak in from the caller's shell.
-        for knob in ("CREATE_SECONDS", "FAIL_DOWNLOAD", "IGNORE_SIGINT"):
+        for knob in STANDIN_KNOBS:
             env[f"LIMACTL_STANDIN_{knob}"] = ""
     env.update(overrides)
     return env

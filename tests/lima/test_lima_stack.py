@@ -218,8 +218,11 @@ async def test_a_failed_preparation_reports_limas_reason_and_leaves_nothing(
         vm = await eventually(failed, timeout=limactl.boot_timeout, message="no CreateFailed")
         created = condition(vm, "Created")
         assert created is not None
-        assert created.message.startswith("failed to download the image")
-        assert 'failed to download "https://' in created.message
+        # pkg/fileutils/download.go: "failed to download URL: ..." (the
+        # URL in "..." up to v2.1.1, in backticks after).
+        assert created.message.startswith(
+            ('failed to download "https://', "failed to download `https://")
+        )
 
         async def app_reports_it() -> Any:
             app = await api.apps.get("app")
