@@ -310,6 +310,22 @@ def test_describe_limavm_shows_owner_conditions_and_events(env: dict[str, str]) 
     assert events > conditions
     assert lines[events + 1].split() == ["Type", "Reason", "Age", "Message"]
     assert "Started" in [line.split()[1] for line in lines[events + 3 :]]
+    started = ok(
+        get(
+            env,
+            "ev",
+            "--field-selector=involvedObject.kind=LimaVM,reason=Started,type=Normal",
+            "-o",
+            "custom-columns=T:.type,R:.reason,K:.involvedObject.kind,N:.involvedObject.name",
+            "--no-headers",
+        )
+    ).splitlines()
+    assert started and {tuple(row.split()) for row in started} == {
+        ("Normal", "Started", "LimaVM", "rd")
+    }
+    wrong = get(env, "cm", "--field-selector=reason=Started")
+    assert (wrong.returncode, wrong.stdout) == (1, "")
+    assert wrong.stderr.endswith(": field label not supported: reason\n")
     app = ok(run_rdd("ctl", "describe", "app", env=env)).splitlines()
     assert app[1].rstrip() == "Namespace:"
     assert any(line.split()[:2] == ["Settled", "True"] for line in app)
