@@ -53,33 +53,51 @@ class ResourceClient:
         return await self._call("Get", meta_pb2.GetRequest(name=name, namespace=namespace))
 
     async def list(
-        self, namespace: str = "", *, limit: int | None = None, continue_token: str = ""
+        self,
+        namespace: str = "",
+        *,
+        limit: int | None = None,
+        continue_token: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
     ) -> Any:
         """One page when `limit` or `continue_token` is given (its
-        metadata.continue names the next); otherwise the whole list, paged."""
+        metadata.continue names the next); otherwise the whole list, paged.
+        The selectors are evaluated by the server."""
+        selectors = {"label_selector": label_selector, "field_selector": field_selector}
         if limit is None and not continue_token:
-            return await self.list_all(namespace)
+            return await self.list_all(
+                namespace, label_selector=label_selector, field_selector=field_selector
+            )
         request = meta_pb2.ListRequest(
-            namespace=namespace, limit=limit or 0, **{"continue": continue_token}
+            namespace=namespace, limit=limit or 0, **{"continue": continue_token}, **selectors
         )
         return await self._call("List", request)
 
-    async def list_all(self, namespace: str = "", *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Any:
-        """Every object, fetched `chunk_size` at a time (0: as many as fit a
-        reply) and consistent at the first page's revision, as one List
-        message. An expired continue token (a compaction between pages)
+    async def list_all(
+        self,
+        namespace: str = "",
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        label_selector: str = "",
+        field_selector: str = "",
+    ) -> Any:
+        """Every (selected) object, fetched `chunk_size` at a time (0: as many
+        as fit a reply) and consistent at the first page's revision, as one
+        List message. An expired continue token (a compaction between pages)
         starts the list over, a few times at most."""
+        selectors = {"label_selector": label_selector, "field_selector": field_selector}
         for _ in range(_LIST_RESTARTS - 1):
             with contextlib.suppress(GoneError):
-                return await self._pages(namespace, chunk_size)
-        return await self._pages(namespace, chunk_size)
+                return await self._pages(namespace, chunk_size, selectors)
+        return await self._pages(namespace, chunk_size, selectors)
 
-    async def _pages(self, namespace: str, chunk_size: int) -> Any:
-        page = await self.list(namespace, limit=chunk_size)
+    async def _pages(self, namespace: str, chunk_size: int, selectors: dict[str, str]) -> Any:
+        page = await self.list(namespace, limit=chunk_size, **selectors)
         whole = type(page)()
         whole.CopyFrom(page)
         while token := getattr(page.metadata, "continue"):
-            page = await self.list(namespace, limit=chunk_size, continue_token=token)
+            page = await self.list(namespace, limit=chunk_size, continue_token=token, **selectors)
             whole.items.extend(page.items)
         whole.metadata.ClearField("continue")
         return whole
@@ -105,11 +123,22 @@ class ResourceClient:
         return await self._call("ReleaseOwnership", request)
 
     async def watch(
-        self, namespace: str = "", *, resource_version: str = "", name: str = ""
+        self,
+        namespace: str = "",
+        *,
+        resource_version: str = "",
+        name: str = "",
+        label_selector: str = "",
+        field_selector: str = "",
     ) -> AsyncIterator[Any]:
-        """Watch events (type, object) until the caller stops iterating."""
+        """Watch events (type, object) until the caller stops iterating; with
+        selectors, of the selected objects only (entering: ADDED, leaving: DELETED)."""
         request = meta_pb2.WatchRequest(
-            namespace=namespace, resource_version=resource_version, name=name
+            namespace=namespace,
+            resource_version=resource_version,
+            name=name,
+            label_selector=label_selector,
+            field_selector=field_selector,
         )
         call = self._stub.Watch(request)
         try:

@@ -142,7 +142,8 @@ def parse_annotations(pairs: list[str]) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """`-o`: table (default), wide, json, yaml, name, or jsonpath with its template."""
+    """`-o`: table (default), wide, json, yaml, name, or jsonpath or
+    custom-columns with its template."""
 
     kind: str = "table"
     template: str = ""
@@ -153,9 +154,10 @@ def parse_output(text: str | None) -> OutputFormat:
         return OutputFormat()
     if text in ("wide", "json", "yaml", "name"):
         return OutputFormat(text)
-    if text.startswith("jsonpath="):
-        return OutputFormat("jsonpath", text[len("jsonpath=") :])
+    for prefix in ("jsonpath=", "custom-columns="):
+        if text.startswith(prefix):
+            return OutputFormat(prefix[:-1], text[len(prefix) :])
     raise UsageError(
         f'unable to match a printer suitable for the output format "{text}", allowed '
-        "formats are: json,jsonpath,name,wide,yaml"
+        "formats are: custom-columns,json,jsonpath,name,wide,yaml"
     )

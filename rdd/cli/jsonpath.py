@@ -2,7 +2,9 @@
 
 A template is literal text and `{...}` expressions: `{.a.b}`, `{.a[0].b}`,
 `{.items[*].metadata.name}`, `{.a['key.with.dots']}`, `{.a.key\\.with\\.dots}`,
-`{.status.conditions[?(@.type=="Running")].status}`, `{"\\n"}`. Missing keys
+`{.status.conditions[?(@.type=="Running")].status}`, `{"\\n"}`, recursive
+descent `{..name}`, and `{range .items[*]}...{end}` (the body once per value,
+paths in it relative to that value; ranges nest). Missing keys
 print nothing (kubectl get allows missing keys). Values print as kubectl does:
 strings bare, booleans true/false, lists and maps as JSON; several results
 are joined by a space.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,11 @@ class Key:
 @dataclass(frozen=True)
 class Wildcard:
     pass
+
+
+@dataclass(frozen=True)
+class Descend:
+    """`..`: the node and everything below it, for the next step to pick from."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class Filter:
     right_is_path: bool
 
 
-Step = Key | Wildcard | Index | Slice | Filter
+Step = Key | Wildcard | Descend | Index | Slice | Filter
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,49 @@ class Path:
     steps: tuple[Step, ...]
 
 
-Part = Literal | Path
+@dataclass(frozen=True)
+class Range:
+    """`{range PATH}BODY{end}`: BODY once per value PATH reaches."""
+
+    steps: tuple[Step, ...]
+    body: tuple[Part, ...]
+
+
+Part = Literal | Path | Range
+
+
+@dataclass(frozen=True)
+class _RangeStart:
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class _RangeEnd:
+    pass
 
 
 def parse_template(template: str) -> list[Part]:
-    """Split literal text from `{...}` expressions and parse each expression."""
-    parts: list[Part] = []
+    """Split literal text from `{...}` expressions, parse each expression,
+    and nest what lies between `{range ...}` and `{end}`."""
+    stack: list[tuple[_RangeStart | None, list[Part]]] = [(None, [])]
+    for token in _tokens(template):
+        if isinstance(token, _RangeStart):
+            stack.append((token, []))
+        elif isinstance(token, _RangeEnd):
+            if len(stack) == 1:
+                raise JsonPathError(f"{{end}} without a {{range}} in template {template!r}")
+            start, body = stack.pop()
+            assert start is not None
+            stack[-1][1].append(Range(start.steps, tuple(body)))
+        else:
+            stack[-1][1].append(token)
+    if len(stack) > 1:
+        raise JsonPathError(f"{{range}} without an {{end}} in template {template!r}")
+    return stack[0][1]
+
+
+def _tokens(template: str) -> list[Part | _RangeStart | _RangeEnd]:
+    parts: list[Part | _RangeStart | _RangeEnd] = []
     text = []
     i = 0
     while i < len(template):
@@ -111,13 +156,18 @@ def _closing(template: str, start: int) -> int:
     raise JsonPathError(f"unclosed action in template {template!r}")
 
 
-def _parse_expression(expr: str, template: str) -> Part:
+def _parse_expression(expr: str, template: str) -> Part | _RangeStart | _RangeEnd:
     if not expr:
         raise JsonPathError(f"empty expression in template {template!r}")
     if expr[0] in "\"'":
         return Literal(_unquote(expr))
-    if expr.split()[0] in ("range", "end"):
-        raise JsonPathError(f"{expr.split()[0]!r} is not supported in rdd's JSONPath")
+    word, _, rest = expr.partition(" ")
+    if word == "end" and not rest.strip():
+        return _RangeEnd()
+    if word == "range":
+        if not rest.strip():
+            raise JsonPathError(f"{{range}} needs a path in template {template!r}")
+        return _RangeStart(parse_path(rest.strip()))
     return Path(parse_path(expr))
 
 
@@ -144,7 +194,11 @@ def parse_path(expr: str) -> tuple[Step, ...]:
     while i < len(expr):
         char = expr[i]
         if expr.startswith("..", i):
-            raise JsonPathError(f"recursive descent '..' is not supported in {{{expr}}}")
+            steps.append(Descend())
+            i += 2 if expr[i + 2 : i + 3] == "[" else 1
+            if i >= len(expr) - 1 and expr[i:] in ("", "."):
+                raise JsonPathError(f"'..' must be followed by a field or index in {{{expr}}}")
+            continue
         if char == ".":
             i += 1
             if expr[i : i + 1] == "*":
@@ -287,6 +341,8 @@ def _apply(step: Step, node: Any) -> list[Any]:
         if not isinstance(node, dict):
             return []
         return [node[name] for name in step.names if name in node]
+    if isinstance(step, Descend):
+        return list(_descendants(node))
     if isinstance(step, Wildcard):
         if isinstance(node, dict):
             return list(node.values())
@@ -300,6 +356,14 @@ def _apply(step: Step, node: Any) -> list[Any]:
     if isinstance(step, Slice):
         return list(node[step.start : step.stop : step.step])
     return [element for element in node if _matches(step, element)]
+
+
+def _descendants(node: Any) -> Iterator[Any]:
+    """`node`, then everything inside it, depth first in document order."""
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _descendants(child)
 
 
 def _matches(step: Filter, element: Any) -> bool:
@@ -345,13 +409,18 @@ def format_value(value: Any) -> str:
 def execute(template: str | list[Part], data: Any) -> str:
     """Render a template against `data` (a dict from rdd.meta.serialization.to_dict)."""
     parts = parse_template(template) if isinstance(template, str) else template
-    out = []
+    return "".join(_render(parts, data))
+
+
+def _render(parts: Sequence[Part], data: Any) -> Iterator[str]:
     for part in parts:
         if isinstance(part, Literal):
-            out.append(part.text)
+            yield part.text
+        elif isinstance(part, Range):
+            for value in evaluate(part.steps, data):
+                yield from _render(part.body, value)
         else:
-            out.append(" ".join(format_value(v) for v in evaluate(part.steps, data)))
-    return "".join(out)
+            yield " ".join(format_value(v) for v in evaluate(part.steps, data))
 
 
 def values(template: str, data: Any) -> list[Any]:

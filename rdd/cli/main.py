@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
-from rdd.cli import applying, ctl, editing, limavm, patching, setting, svc
+from rdd.cli import applying, ctl, describing, editing, getting, limavm, patching, setting, svc
 from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
 from rdd.cli.connection import Connection, explain_unavailable
 from rdd.cli.console import Console, usage_error_line
@@ -122,6 +122,51 @@ def _limavm_parser(commands: Any) -> None:
     shell.set_defaults(run=limavm.shell)
 
 
+def _selector_flags(parser: argparse.ArgumentParser) -> None:
+    """`-l` and `--field-selector`, evaluated by the server."""
+    parser.add_argument(
+        "-l", "--selector", help="label selector: k=v, k!=v, k, !k, k in (a,b), k notin (a,b)"
+    )
+    parser.add_argument(
+        "--field-selector",
+        help="field selector: metadata.name=x, metadata.namespace!=y (events: "
+        "involvedObject.name, involvedObject.kind, type, reason)",
+    )
+
+
+def _get_parser(commands: Any) -> None:
+    get = commands.add_parser("get", help="show resources")
+    get.add_argument("resources", nargs="+", metavar="KIND[,KIND...]|all [NAME...]")
+    _namespace_flags(get, all_namespaces=True)
+    get.add_argument(
+        "-o",
+        "--output",
+        help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=HEADER:PATH,...",
+    )
+    get.add_argument(
+        "--chunk-size", type=int, default=500, help="list in pages of this many (0: no limit)"
+    )
+    _selector_flags(get)
+    get.add_argument(
+        "-w", "--watch", action="store_true", help="after the list, print every change"
+    )
+    get.add_argument(
+        "--watch-only", action="store_true", help="print every change, not the list first"
+    )
+    get.add_argument("--show-labels", action="store_true", help="a LABELS column")
+    get.add_argument("--no-headers", action="store_true", help="tables without the header")
+    get.add_argument("--sort-by", metavar="JSONPATH", help="e.g. .metadata.creationTimestamp")
+    get.set_defaults(run_async=getting.get, rest="resources")
+
+
+def _describe_parser(commands: Any) -> None:
+    describe = commands.add_parser("describe", help="show objects in detail, with their events")
+    describe.add_argument("resources", nargs="+", metavar="KIND [NAME...]")
+    _namespace_flags(describe, all_namespaces=True)
+    _selector_flags(describe)
+    describe.set_defaults(run_async=describing.describe, rest="resources")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rdd", description="Keep a Lima VM in the state you declare.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -165,14 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     ctl_parser = commands.add_parser("ctl", help="read and write resources, like kubectl")
     ctl_commands = ctl_parser.add_subparsers(dest="ctl_command", metavar="VERB", required=True)
 
-    get = ctl_commands.add_parser("get", help="show resources")
-    get.add_argument("resources", nargs="+", metavar="KIND [NAME...]")
-    _namespace_flags(get, all_namespaces=True)
-    get.add_argument("-o", "--output", help="json|yaml|name|wide|jsonpath=TEMPLATE")
-    get.add_argument(
-        "--chunk-size", type=int, default=500, help="list in pages of this many (0: no limit)"
-    )
-    get.set_defaults(run_async=ctl.get, rest="resources")
+    _get_parser(ctl_commands)
+    _describe_parser(ctl_commands)
 
     apply = ctl_commands.add_parser("apply", help="create or update from YAML")
     apply.add_argument(
@@ -200,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete = ctl_commands.add_parser("delete", help="delete objects")
     delete.add_argument("resources", nargs="+", metavar="KIND NAME...")
     delete.add_argument("--ignore-not-found", action="store_true")
+    _selector_flags(delete)
     _namespace_flags(delete)
     _dry_run_flag(delete)
     _wait_flags(delete, timeout="0", what="the objects are gone (0: no time limit)")

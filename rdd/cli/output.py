@@ -7,6 +7,7 @@ Functions take dicts from rdd.meta.serialization.to_dict and return text."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,7 +161,8 @@ def _data_count(obj: dict[str, Any], _now: datetime) -> str:
     return str(len(obj.get("data", {})))
 
 
-def _last_seen(obj: dict[str, Any], now: datetime) -> str:
+def last_seen(obj: dict[str, Any], now: datetime) -> str:
+    """An event's age, `5m (x3 over 10m)` when it recurred (kubectl's)."""
     last = age(event_time(obj), now)
     count = int(obj.get("count") or 1)
     if count > 1 and obj.get("firstTimestamp"):
@@ -195,7 +197,7 @@ COLUMNS: dict[str, list[Column]] = {
         Column("VM-NAMESPACE", _field("spec", "namespace"), wide_only=True),
     ],
     EVENT.kind: [
-        Column("LAST SEEN", _last_seen),
+        Column("LAST SEEN", last_seen),
         Column("TYPE", _field("type")),
         Column("REASON", _field("reason")),
         Column("OBJECT", _involved),
@@ -208,21 +210,138 @@ def _namespace(obj: dict[str, Any], _now: datetime) -> str:
     return str(obj.get("metadata", {}).get("namespace", ""))
 
 
+def labels_text(obj: dict[str, Any]) -> str:
+    """`--show-labels`: `k=v,k2=v2` in key order, or `<none>`."""
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return ",".join(f"{k}={labels[k]}" for k in sorted(labels)) or NONE
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How `get` lays out a table: `-o wide`, `-A` (a NAMESPACE column),
+    `--show-labels` (a LABELS column), `--no-headers`, and `kind/name` in
+    the NAME column when several kinds are printed (as kubectl does)."""
+
+    wide: bool = False
+    all_namespaces: bool = False
+    show_labels: bool = False
+    no_headers: bool = False
+    with_kind: bool = False
+
+
+def _columns(kind: Kind, options: TableOptions) -> list[Column]:
+    columns = [c for c in COLUMNS[kind.kind] if options.wide or not c.wide_only]
+    if options.with_kind:
+
+        def kind_name(obj: dict[str, Any], _now: datetime) -> str:
+            return name_form(kind, str(obj.get("metadata", {}).get("name", "")))
+
+        columns = [Column("NAME", kind_name) if c.value is _name else c for c in columns]
+    if options.all_namespaces and kind.namespaced:
+        columns = [Column("NAMESPACE", _namespace), *columns]
+    if options.show_labels:
+        columns.append(Column("LABELS", lambda obj, _now: labels_text(obj)))
+    return columns
+
+
 def table_rows(
     kind: Kind,
     objects: Sequence[dict[str, Any]],
     *,
     now: datetime,
-    wide: bool,
-    all_namespaces: bool,
+    wide: bool = False,
+    all_namespaces: bool = False,
+    options: TableOptions | None = None,
 ) -> list[list[str]]:
     """Header row then one row per object."""
-    columns = [c for c in COLUMNS[kind.kind] if wide or not c.wide_only]
-    if all_namespaces and kind.namespaced:
-        columns = [Column("NAMESPACE", _namespace), *columns]
+    options = options or TableOptions(wide=wide, all_namespaces=all_namespaces)
+    columns = _columns(kind, options)
     rows = [[c.header for c in columns]]
     rows.extend([c.value(obj, now) for c in columns] for obj in objects)
     return rows
+
+
+# -- custom columns and sorting -------------------------------------------------
+
+_RELAXED_PATH = re.compile(r"^\{?(\.?[^{}]+)\}?$")
+
+
+def relaxed_template(path: str) -> str:
+    """kubectl's relaxed JSONPath for --sort-by and custom columns: `{.a.b}`,
+    `.a.b` and `a.b` all mean `{.a.b}`."""
+    match = _RELAXED_PATH.match(path.strip())
+    if match is None:
+        raise jsonpath.JsonPathError(
+            f"unexpected path string, expected a 'name1.name2' or "
+            f"'.name1.name2' or '{{name1.name2}}' or "
+            f"'{{.name1.name2}}': {path}"
+        )
+    inner = match.group(1)
+    return "{" + (inner if inner.startswith(".") else "." + inner) + "}"
+
+
+@dataclass(frozen=True)
+class CustomColumn:
+    header: str
+    template: list[jsonpath.Part]
+
+
+def parse_custom_columns(spec: str) -> list[CustomColumn]:
+    """`-o custom-columns=NAME:.metadata.name,RUNNING:.spec.running`;
+    ValueError with kubectl's wording for a malformed spec."""
+    if not spec.strip():
+        raise ValueError("custom-columns format specified but no custom columns given")
+    columns = []
+    for part in spec.split(","):
+        header, colon, path = part.partition(":")
+        if not colon or not header or not path:
+            raise ValueError(
+                f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"
+            )
+        columns.append(CustomColumn(header, jsonpath.parse_template(relaxed_template(path))))
+    return columns
+
+
+def custom_rows(
+    columns: Sequence[CustomColumn], objects: Sequence[dict[str, Any]]
+) -> list[list[str]]:
+    """Header row then one row per object: a column's values joined by
+    commas, `<none>` when it finds none."""
+    rows = [[c.header for c in columns]]
+    for obj in objects:
+        row = []
+        for column in columns:
+            found = [
+                v
+                for part in column.template
+                if isinstance(part, jsonpath.Path)
+                for v in jsonpath.evaluate(part.steps, obj)
+            ]
+            row.append(",".join(jsonpath.format_value(v) for v in found) if found else NONE)
+        rows.append(row)
+    return rows
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Missing first, then numbers by value, then everything else as text."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (1, value)
+    return (2, jsonpath.format_value(value))
+
+
+def sort_by(objects: Sequence[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """`--sort-by=JSONPATH`: by the first value the path finds in each
+    object (stable, so ties keep the namespace/name order)."""
+    template = jsonpath.parse_template(relaxed_template(path))
+    steps = [part.steps for part in template if isinstance(part, jsonpath.Path)]
+
+    def key(obj: dict[str, Any]) -> tuple[int, Any]:
+        found = [v for s in steps for v in jsonpath.evaluate(s, obj)]
+        return _sort_key(found[0] if found else None)
+
+    return sorted(objects, key=key)
 
 
 def render_table(rows: Sequence[Sequence[str]]) -> str:
@@ -298,21 +417,30 @@ def render(
     single: bool,
     now: datetime,
     all_namespaces: bool = False,
+    options: TableOptions | None = None,
 ) -> str:
     """Everything `rdd ctl get` prints on stdout. `single`: one object was
-    asked for by name (JSON/YAML/JSONPath show it bare, not in a List)."""
+    asked for by name (JSON/YAML/JSONPath show it bare, not in a List). No
+    objects: nothing, except an empty List for JSON and YAML (as kubectl)."""
+    options = options or TableOptions(wide=fmt.kind == "wide", all_namespaces=all_namespaces)
     if not objects:
-        return ""
+        return render_serialized(as_list([]), fmt) if fmt.kind in ("json", "yaml") else ""
     if fmt.kind == "name":
         return "".join(name_form(kind, o["metadata"]["name"]) + "\n" for o in objects)
     data: Any = objects[0] if single and len(objects) == 1 else as_list(objects)
+    if fmt.kind in ("json", "yaml", "jsonpath"):
+        return render_serialized(data, fmt)
+    if fmt.kind == "custom-columns":
+        rows = custom_rows(parse_custom_columns(fmt.template), objects)
+    else:
+        rows = table_rows(kind, objects, now=now, options=options)
+    return render_table(rows[1:] if options.no_headers else rows)
+
+
+def render_serialized(data: Any, fmt: OutputFormat) -> str:
+    """An object or a List as JSON, YAML or a JSONPath template's text."""
     if fmt.kind == "json":
         return to_json(data)
     if fmt.kind == "yaml":
         return to_yaml(data)
-    if fmt.kind == "jsonpath":
-        return jsonpath.execute(fmt.template, data)
-    rows = table_rows(
-        kind, objects, now=now, wide=fmt.kind == "wide", all_namespaces=all_namespaces
-    )
-    return render_table(rows)
+    return jsonpath.execute(fmt.template, data)

@@ -15,6 +15,7 @@ import grpc
 from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ApiError, InvalidError
 from rdd.kinds import Kind, kinds_served_by
+from rdd.meta.selectors import Selection, SelectorError, filtered_event_type, selection_for
 from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
@@ -90,7 +91,9 @@ class ResourceServicer:
 
     async def List(self, request: meta_pb2.ListRequest, context: grpc.aio.ServicerContext) -> Any:
         """One page: `limit` items at most, and never more than fit one reply
-        (the continue token says where the next page starts)."""
+        (the continue token says where the next page starts). With selectors,
+        only the objects they select, counted as such."""
+        selection = await self._selection(request, context)
         page = await _serve(
             context,
             self._registry.list_page(
@@ -99,11 +102,21 @@ class ResourceServicer:
                 limit=request.limit,
                 continue_token=getattr(request, "continue"),
                 max_bytes=MAX_LIST_PAGE_BYTES,
+                keep=None if selection.everything else selection.matches,
             ),
         )
         revision = str(page.revision)
         metadata = meta_pb2.ListMeta(resource_version=revision, **{"continue": page.continue_token})
         return self._list_message(items=page.items, resource_version=revision, metadata=metadata)
+
+    async def _selection(self, request: Any, context: grpc.aio.ServicerContext) -> Selection:
+        """The request's label and field selectors; INVALID_ARGUMENT with
+        apimachinery's message when either does not parse."""
+        try:
+            return selection_for(self._kind.kind, request.label_selector, request.field_selector)
+        except SelectorError as error:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            raise  # unreachable: abort raises
 
     async def Update(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         async def update() -> Any:
@@ -182,11 +195,20 @@ class ResourceServicer:
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             return
-        events = self._registry.watch(self._kind, request.namespace, since)
+        selection = await self._selection(request, context)
+        selecting = not selection.everything
+        events = self._registry.watch(self._kind, request.namespace, since, with_prev=selecting)
         try:
             async for event in events:
                 if request.name and event.obj.metadata.name != request.name:
                     continue
-                yield self._watch_event(type=event.type, object=event.obj)
+                kind_of_change: str | None = event.type
+                if selecting:
+                    before = event.prev is not None and selection.matches(event.prev)
+                    kind_of_change = filtered_event_type(
+                        event.type, selection.matches(event.obj), before
+                    )
+                if kind_of_change is not None:
+                    yield self._watch_event(type=kind_of_change, object=event.obj)
         except ApiError as error:
             await context.abort(code_for(error), error.message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,9 @@ class StoreEvent:
     type: str
     obj: Any
     revision: int
+    #: The object before this change (MODIFIED only, and only when the watch
+    #: was asked `with_prev`): a selecting watch tells entering from leaving.
+    prev: Any | None = None
 
 
 class _Client(aetcd.Client):
@@ -192,12 +195,16 @@ class EtcdStore:
         limit: int = 0,
         continue_token: str = "",
         max_bytes: int,
+        keep: Callable[[Any], bool] | None = None,
     ) -> Page:
         """One page of a List, Kubernetes-style: at most `limit` items (0: no
         count limit) whose encoded size stays under `max_bytes` (one item at
         least), in key order, at the revision the first page was read at
         (`continue_token` carries it). InvalidError for a token this store did
-        not issue, GoneError once its revision is compacted."""
+        not issue, GoneError once its revision is compacted. With `keep` (a
+        selector) only the objects it keeps are returned and counted: the scan
+        goes on past the rest, and the token resumes after the last key read,
+        as Kubernetes' filtered lists do."""
         if limit < 0:
             raise InvalidError(f"limit: Invalid value: {limit}: must be greater than or equal to 0")
         prefix = self._layout.list_prefix(kind, namespace)
@@ -209,9 +216,9 @@ class EtcdStore:
         items: Objects = []
         size = largest = 0
         while True:
-            batch = paging.range_batch(
-                limit - len(items) if limit else 0, max_bytes - size, largest
-            )
+            # Filtered out objects do not count, so a filtered page reads full batches.
+            limit_left = limit - len(items) if limit and keep is None else 0
+            batch = paging.range_batch(limit_left, max_bytes - size, largest)
             request = rpc.RangeRequest(key=start, range_end=end, revision=revision, limit=batch)
             try:
                 response = await self._call("Range", request)
@@ -222,6 +229,9 @@ class EtcdStore:
             revision = revision or int(response.header.revision)
             for index, kv in enumerate(response.kvs):
                 obj = self._decode(kind, kv)
+                if keep is not None and not keep(obj):
+                    last_key = kv.key
+                    continue
                 cost = paging.item_cost(obj)
                 if items and size + cost > max_bytes:
                     # This one does not fit: the next page starts with it.
@@ -420,7 +430,9 @@ class EtcdStore:
                     raise ConflictError(conflict_message(kind, meta.name))
         raise ConflictError("the transaction's preconditions changed; please retry")
 
-    async def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
+    async def watch(
+        self, kind: Kind, namespace: str, since: int, *, with_prev: bool = False
+    ) -> AsyncIterator[StoreEvent]:
         """Changes after revision `since`, in order, surviving etcd restarts
         (resumes from the last revision seen, skipping what was delivered).
         Raises GoneError when `since` has been compacted away."""
@@ -446,7 +458,7 @@ class EtcdStore:
             try:
                 async for raw in watch:
                     delay = 0.05
-                    event = self._to_event(kind, raw)
+                    event = self._to_event(kind, raw, with_prev=with_prev)
                     if event is None:
                         continue
                     if event.revision == last_revision and raw.kv.key in delivered:
@@ -465,7 +477,7 @@ class EtcdStore:
             finally:
                 await _quietly_cancel(watch)
 
-    def _to_event(self, kind: Kind, raw: Any) -> StoreEvent | None:
+    def _to_event(self, kind: Kind, raw: Any, *, with_prev: bool = False) -> StoreEvent | None:
         revision = int(raw.kv.mod_revision)
         if raw.kind == "DELETE":
             if raw.prev_kv is None:
@@ -475,7 +487,10 @@ class EtcdStore:
             return StoreEvent("DELETED", obj, revision)
         obj = self._decode(kind, raw.kv)
         kind_of_change = "ADDED" if raw.kv.version == 1 else "MODIFIED"
-        return StoreEvent(kind_of_change, obj, revision)
+        prev = None
+        if with_prev and kind_of_change == "MODIFIED" and raw.prev_kv is not None:
+            prev = self._decode(kind, raw.prev_kv)
+        return StoreEvent(kind_of_change, obj, revision, prev)
 
     async def compact(self, revision: int) -> None:
         """Compact history up to `revision` (tests and maintenance)."""

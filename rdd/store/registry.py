@@ -69,15 +69,29 @@ class Registry:
         return await self.store.list(kind, namespace)
 
     async def list_page(
-        self, kind: Kind, namespace: str, *, limit: int, continue_token: str, max_bytes: int
+        self,
+        kind: Kind,
+        namespace: str,
+        *,
+        limit: int,
+        continue_token: str,
+        max_bytes: int,
+        keep: Callable[[Any], bool] | None = None,
     ) -> Page:
-        """One page of a List (see EtcdStore.list_page)."""
+        """One page of a List, of the objects `keep` keeps (see EtcdStore.list_page)."""
         return await self.store.list_page(
-            kind, namespace, limit=limit, continue_token=continue_token, max_bytes=max_bytes
+            kind,
+            namespace,
+            limit=limit,
+            continue_token=continue_token,
+            max_bytes=max_bytes,
+            keep=keep,
         )
 
-    def watch(self, kind: Kind, namespace: str, since: int) -> AsyncIterator[StoreEvent]:
-        return self.store.watch(kind, namespace, since)
+    def watch(
+        self, kind: Kind, namespace: str, since: int, *, with_prev: bool = False
+    ) -> AsyncIterator[StoreEvent]:
+        return self.store.watch(kind, namespace, since, with_prev=with_prev)
 
     async def create(
         self,

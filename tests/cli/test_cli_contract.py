@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rdd.stack.processes import is_alive
 
@@ -183,9 +184,13 @@ def test_get_that_finds_nothing(env: dict[str, str]) -> None:
     result = run_rdd("ctl", "get", "cm", "-n", "nothing-here", env=env)
     assert (result.returncode, result.stdout) == (0, "")
     assert result.stderr == "No resources found in nothing-here namespace.\n"
-    for fmt in ("json", "yaml", "name"):
-        quiet = run_rdd("ctl", "get", "cm", "-n", "nothing-here", "-o", fmt, env=env)
-        assert (quiet.returncode, quiet.stdout) == (0, "")
+    quiet = run_rdd("ctl", "get", "cm", "-n", "nothing-here", "-o", "name", env=env)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", result.stderr)
+    empty = {"apiVersion": "v1", "items": [], "kind": "List", "metadata": {"resourceVersion": ""}}
+    for fmt, load in (("json", json.loads), ("yaml", yaml.safe_load)):
+        listed = run_rdd("ctl", "get", "cm", "-n", "nothing-here", "-o", fmt, env=env)
+        assert (listed.returncode, listed.stderr) == (0, "")  # as kubectl: no "No resources"
+        assert load(listed.stdout) == empty
 
 
 def test_not_found(env: dict[str, str]) -> None:

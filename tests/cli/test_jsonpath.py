@@ -94,8 +94,11 @@ def test_format_value(value: object, expected: str) -> None:
         "{.a",
         "}",
         "{}",
-        "{..name}",
-        "{range .items[*]}{.metadata.name}{end}",
+        "{..}",
+        "{.a..}",
+        "{end}",
+        "{range .items[*]}{.metadata.name}",
+        "{range}",
         "{metadata.name}",
         "{.a[x]}",
         "{.a[?(b==1)]}",
@@ -112,3 +115,26 @@ def test_values_are_raw() -> None:
     assert values("{.spec.running}", OBJ) == [False]
     assert values("{.nothing}", OBJ) == []
     assert len(parse_template("a{.b}c")) == 3
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{range .items[*]}{.metadata.name}{"\\n"}{end}', "rd\nb\n"),
+        ("{range .items[*]}[{.metadata.name}]{end}", "[rd][b]"),
+        (
+            "{range .items[*]}{range .metadata.finalizers[*]}<{@}>{end};{end}",
+            "<rdd.rancherdesktop.io/cleanup><rdd.rancherdesktop.io/owned-by-App>;;",
+        ),
+        ("{range .items[5:]}{.x}{end}", ""),
+        ("{..name}", "rd rd b"),
+        ("{.items..type}", "Created Running"),
+        ("{..conditions[0].type}", "Created"),
+        ("{..[1].metadata.name}", "b"),
+        ('{..conditions[?(@.status=="False")].reason}', "Starting"),
+        ("{..*.templateRef.name}", "rd"),
+        ("kind={.kind} {range .items[*]}{.metadata.name},{end}", "kind=List rd,b,"),
+    ],
+)
+def test_range_and_recursive_descent(template: str, expected: str) -> None:
+    assert execute(template, LIST) == expected

@@ -197,7 +197,7 @@ def test_exit_codes(
 ) -> None:
     for name in ("set_command", "start", "stop"):
         monkeypatch.setattr(setting, name, _raising(error))
-    monkeypatch.setattr(cli_main.ctl, "get", _raising(error))
+    monkeypatch.setattr(cli_main.getting, "get", _raising(error))
     got, out, err = rdd(argv, tmp_path)
     assert got == code
     assert out == ""

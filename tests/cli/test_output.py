@@ -206,8 +206,16 @@ def test_sort_by_namespace_then_name() -> None:
 
 
 def test_render_nothing_for_nothing() -> None:
-    for fmt in ("table", "json", "yaml", "name", "wide"):
+    for fmt in ("table", "name", "wide"):
         assert render(CONFIGMAP, [], OutputFormat(fmt), single=False, now=NOW) == ""
+
+
+def test_render_an_empty_list_for_json_and_yaml() -> None:
+    empty = {"apiVersion": "v1", "items": [], "kind": "List", "metadata": {"resourceVersion": ""}}
+    as_json = render(CONFIGMAP, [], OutputFormat("json"), single=False, now=NOW)
+    assert json.loads(as_json) == empty
+    as_yaml = render(CONFIGMAP, [], OutputFormat("yaml"), single=False, now=NOW)
+    assert yaml.safe_load(as_yaml) == empty
 
 
 def test_render_name() -> None:

@@ -31,6 +31,7 @@ from rdd.cli.waitfor import WaitFor, is_met, parse_wait_for
             ),
         ),
         ("jsonpath={.data.k}=", WaitFor("jsonpath", template="{.data.k}", value="")),
+        ("jsonpath={..k}=1", WaitFor("jsonpath", template="{..k}", value="1")),
     ],
 )
 def test_parse_wait_for(text: str, wait_for: WaitFor) -> None:
@@ -38,7 +39,7 @@ def test_parse_wait_for(text: str, wait_for: WaitFor) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "ready", "condition=", "jsonpath=.a", "jsonpath={.a}x", "jsonpath={..a}=1"]
+    "text", ["", "ready", "condition=", "jsonpath=.a", "jsonpath={.a}x", "jsonpath={.a[}=1"]
 )
 def test_parse_wait_for_rejects(text: str) -> None:
     with pytest.raises(UsageError):
