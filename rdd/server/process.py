@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rdd.errors import ApiError
+from rdd.server.decoding import DecodingInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ class ServiceProcess:
 
     async def run(self) -> None:
         server = grpc.aio.server(
-            options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)]
+            interceptors=[DecodingInterceptor()],
+            options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)],
         )
         for registrar in self._registrars:
             registrar(server)
