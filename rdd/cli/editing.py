@@ -60,7 +60,7 @@ def _temp_file(name: str, text: str) -> Path:
     return Path(path)
 
 
-def _read_edited(path: Path) -> str:
+def read_edited(path: Path) -> str:
     """The edited buffer: UTF-8 text within the loader's size limit."""
     try:
         with path.open("rb") as stream:
@@ -83,7 +83,7 @@ async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> 
     keep = False
     try:
         run_editor(editor, path, console.env)
-        edited = _read_edited(path)
+        edited = read_edited(path)
         if edited == original:
             console.line("Edit cancelled, no changes made.")
             return 0

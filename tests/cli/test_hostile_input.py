@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from rdd.cli import main as cli_main
+from rdd.cli.arguments import UsageError
+from rdd.cli.editing import read_edited
 from tests.meta.test_loading import billion_laughs
 
 
@@ -97,4 +99,15 @@ def test_binary_template_file(tmp_path: Path) -> None:
     assert err == (
         f"error: cannot read the template {template}: not UTF-8 text (byte 0xff at offset 7): "
         "is it a binary file?\n"
+    )
+
+
+def test_a_binary_editor_buffer_is_a_clear_error(tmp_path: Path) -> None:
+    edited = tmp_path / "edited.yaml"
+    edited.write_bytes(b"cpus: \xff\n")
+    with pytest.raises(UsageError) as info:
+        read_edited(edited)
+    assert info.value.message == (
+        f"cannot read the edited file {edited}: not UTF-8 text (byte 0xff at offset 6): "
+        "is it a binary file?"
     )
