@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-unit test-contract test-real-lima bench protos lint compose-check stop clean
+.PHONY: setup run test test-unit test-contract test-fuzz test-real-lima bench protos lint compose-check stop clean
 
 setup: $(VENV)/.installed protos etcd
 
@@ -43,6 +43,11 @@ run: setup
 
 test: setup compose-check lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+# The fuzz suite (tests/fuzz) with a long budget; `make test` runs it briefly.
+# RDD_FUZZ_EXAMPLES and RDD_FUZZ_SEED choose the length and the walk.
+test-fuzz: setup
+	RDD_FUZZ_EXAMPLES=$${RDD_FUZZ_EXAMPLES:-5000} $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 test-real-lima: setup
 	RDD_TEST_REAL_LIMA=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests/lima

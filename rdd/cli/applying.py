@@ -25,6 +25,7 @@ from rdd.cli.mergepatch import (
 from rdd.cli.output import dry_run_suffix, name_form
 from rdd.clients import ResourceClient
 from rdd.errors import AlreadyExistsError, ApiError, ConflictError, InvalidError, NotFoundError
+from rdd.meta.loading import LoadError, read_text
 from rdd.meta.serialization import from_dict, to_dict
 
 CONFLICT_RETRIES = 5
@@ -35,8 +36,8 @@ def read_sources(path: str) -> list[tuple[str, str]]:
     """(text, source name) for `-`, a file, or each manifest file of a folder."""
     if path == "-":
         try:
-            return [(sys.stdin.read(), "STDIN")]
-        except UnicodeDecodeError as exc:
+            return [(read_text(sys.stdin.buffer), "STDIN")]
+        except (OSError, LoadError) as exc:
             raise UsageError(f"error reading STDIN: {exc}") from None
     target = Path(path)
     if target.is_dir():
@@ -51,10 +52,14 @@ def read_sources(path: str) -> list[tuple[str, str]]:
 
 
 def _read(file: Path, source: str) -> str:
-    """A manifest file's text; unreadable or not UTF-8 is `error reading SOURCE: ...`."""
+    """A manifest file's text; unreadable, too large or not UTF-8 is
+    `error reading SOURCE: ...`."""
     try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with file.open("rb") as stream:
+            return read_text(stream)
+    except OSError as exc:
+        raise UsageError(f"error reading {source}: {exc.strerror or exc}") from None
+    except LoadError as exc:
         raise UsageError(f"error reading {source}: {exc}") from None
 
 

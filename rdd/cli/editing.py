@@ -27,6 +27,7 @@ from rdd.cli.output import name_form
 from rdd.cli.vms import is_blank_template, is_template_applied, seen_conditions
 from rdd.errors import ApiError
 from rdd.kinds import CONFIGMAP, LIMAVM
+from rdd.meta.loading import LoadError, read_text
 from rdd.meta.names import TEMPLATE_KEY, template_configmap_name
 from rdd.meta.serialization import to_dict
 
@@ -59,6 +60,17 @@ def _temp_file(name: str, text: str) -> Path:
     return Path(path)
 
 
+def read_edited(path: Path) -> str:
+    """The edited buffer: UTF-8 text within the loader's size limit."""
+    try:
+        with path.open("rb") as stream:
+            return read_text(stream)
+    except OSError as exc:
+        raise UsageError(f"cannot read the edited file {path}: {exc.strerror or exc}") from None
+    except LoadError as exc:
+        raise UsageError(f"cannot read the edited file {path}: {exc}") from None
+
+
 async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     parse_duration(args.timeout)
     editor = editor_command(console.env)
@@ -71,7 +83,7 @@ async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> 
     keep = False
     try:
         run_editor(editor, path, console.env)
-        edited = path.read_text()
+        edited = read_edited(path)
         if edited == original:
             console.line("Edit cancelled, no changes made.")
             return 0

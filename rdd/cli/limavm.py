@@ -166,7 +166,7 @@ async def _remove_input(cms: ResourceClient, made: Any, console: Console) -> Non
 async def create(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     parse_duration(args.timeout)
     source = parse_template_source(args.template, exists=os.path.exists)
-    text = read_template_file(source.path, stdin_text=sys.stdin.read) if source.path else ""
+    text = read_template_file(source.path, stdin=sys.stdin.buffer) if source.path else ""
     vms, cms = conn.client(LIMAVM), conn.client(CONFIGMAP)
     namespace = args.namespace
     made = None

@@ -9,15 +9,12 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from rdd.cli.arguments import UsageError, check_writable
 from rdd.errors import InvalidError
 from rdd.kinds import Kind, UnknownKindError, kind_for
+from rdd.meta.loading import LoadError, load_yaml_documents
 from rdd.meta.names import DEFAULT_NAMESPACE
 from rdd.meta.serialization import from_dict
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -41,29 +38,13 @@ class Manifest:
         return str(self.data.get("metadata", {}).get("resourceVersion") or "")
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"yaml: line {mark.line + 1}: {problem}"
-    return f"yaml: {problem}"
-
-
-class _Recursive(ValueError):
-    """A YAML alias used inside its own anchor: a structure JSON cannot hold."""
-
-
-def _plain(value: Any, inside: frozenset[int] = frozenset()) -> Any:
-    """YAML timestamps stay strings, as they are in JSON. A collection that
-    contains itself (`a: &a [*a]`) is _Recursive."""
-    if isinstance(value, dict | list):
-        if id(value) in inside:
-            raise _Recursive("an alias refers to a node that contains it")
-        inside = inside | {id(value)}
+def _plain(value: Any) -> Any:
+    """YAML timestamps stay strings, as they are in JSON; keys become strings.
+    (The loader has bounded the nesting and refused self-containing aliases.)"""
     if isinstance(value, dict):
-        return {str(k): _plain(v, inside) for k, v in value.items()}
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, inside) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, datetime.datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
         return stamp.isoformat().replace("+00:00", "Z")
@@ -76,13 +57,9 @@ def split_documents(text: str, source: str) -> list[dict[str, Any]]:
     """The objects in a YAML stream; empty documents skipped, `kind: List`
     expanded. Anything unparsable is `error parsing SOURCE: ...`."""
     try:
-        documents = [_plain(document) for document in yaml.load_all(text, Loader=_Loader)]
-    except yaml.YAMLError as exc:
-        raise UsageError(f"error parsing {source}: {_yaml_error(exc)}") from None
-    except _Recursive as exc:
+        documents = [_plain(document) for document in load_yaml_documents(text)]
+    except LoadError as exc:
         raise UsageError(f"error parsing {source}: yaml: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"error parsing {source}: yaml: nested too deeply") from None
     objects: list[dict[str, Any]] = []
     for document in documents:
         if document is None:

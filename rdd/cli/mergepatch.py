@@ -11,6 +11,8 @@ import copy
 import json
 from typing import Any
 
+from rdd.meta.loading import LoadError, load_json
+
 #: kubectl's annotation, so objects applied by either tool carry one record.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -111,8 +113,8 @@ def last_applied(live: dict[str, Any]) -> dict[str, Any]:
     """The configuration recorded by the previous apply ({} when none)."""
     text = live.get("metadata", {}).get("annotations", {}).get(LAST_APPLIED, "")
     try:
-        recorded = json.loads(text) if text else {}
-    except ValueError:
+        recorded = load_json(text) if text else {}
+    except LoadError:
         return {}
     return recorded if isinstance(recorded, dict) else {}
 

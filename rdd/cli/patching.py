@@ -6,7 +6,6 @@ that carries its own metadata.resourceVersion is not retried: stale is stale."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rdd.cli.arguments import UsageError, check_writable, one_object, parse_annotations
@@ -16,20 +15,26 @@ from rdd.cli.mergepatch import merge_patch
 from rdd.cli.output import dry_run_suffix, name_form
 from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, InvalidError
+from rdd.meta.loading import LoadError, load_json
 from rdd.meta.serialization import from_dict, to_dict
 
 CONFLICT_RETRIES = 5
 
 
 def parse_patch(text: str) -> dict[str, Any]:
-    """The -p argument: a JSON object (pure)."""
+    """The -p argument: a JSON object, nested no deeper than the loader allows (pure)."""
     try:
-        patch = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f'unable to parse "{text}": {exc}') from None
+        patch = load_json(text)
+    except LoadError as exc:
+        raise UsageError(f'unable to parse "{_shown(text)}": {exc}') from None
     if not isinstance(patch, dict):
-        raise UsageError(f'unable to parse "{text}": a merge patch must be a JSON object')
+        raise UsageError(f'unable to parse "{_shown(text)}": a merge patch must be a JSON object')
     return patch
+
+
+def _shown(text: str) -> str:
+    """The patch as echoed in an error: a long one cut short."""
+    return text if len(text) <= 200 else f"{text[:200]}..."
 
 
 def namespace_for(client: ResourceClient, namespace: str) -> str:

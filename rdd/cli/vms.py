@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rdd.cli.arguments import UsageError
 from rdd.cli.output import NONE, age, find_condition, plural_form
 from rdd.cli.setting import Seen
 from rdd.kinds import LIMAVM
+from rdd.meta.loading import LoadError, read_text
 from rdd.meta.names import RESTART_ANNOTATION
 
 CREATED, RUNNING = "Created", "Running"
@@ -131,12 +132,17 @@ def is_blank_template(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def read_template_file(path: str, *, stdin_text: Callable[[], str]) -> str:
-    """The template text of a file (or stdin for `-`); an empty one is an error."""
+def read_template_file(path: str, *, stdin: IO[bytes]) -> str:
+    """The template text of a file (or stdin for `-`): UTF-8 within the loader's
+    size limit (rdd.meta.loading); an empty one is an error."""
     where = "stdin" if path == "-" else path
     try:
-        text = stdin_text() if path == "-" else Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        if path == "-":
+            text = read_text(stdin)
+        else:
+            with Path(path).open("rb") as stream:
+                text = read_text(stream)
+    except (OSError, LoadError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot read the template {where}: {reason}") from None
     if is_blank_template(text):

@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 
 from rdd.errors import InvalidError
 from rdd.kinds import Kind, UnknownKindError, kind_for
+from rdd.meta.loading import LoadError, load_json
 
 
 def to_dict(obj: Message) -> dict[str, Any]:
@@ -50,10 +51,12 @@ def from_dict(kind: Kind, data: dict[str, Any]) -> Message:
 
 
 def from_json(kind: Kind, text: str) -> Message:
+    """Parse an object's JSON (an admission review's); text that is not JSON,
+    too large or nested too deeply is an InvalidError."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidError(f"invalid JSON: {exc}") from None
+        data = load_json(text)
+    except LoadError as exc:
+        raise InvalidError(f"{kind.kind}: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidError("invalid object: expected a JSON object")
     return from_dict(kind, data)

@@ -29,6 +29,7 @@ from rdd.config import metrics_enabled
 from rdd.errors import ApiError
 from rdd.server import logfile, reflection
 from rdd.server.auth import Authenticator, AuthInterceptor
+from rdd.server.decoding import DecodingInterceptor
 from rdd.server.metrics import MetricsEndpoint, MetricsInterceptor
 from rdd.transport.channels import MAX_MESSAGE_BYTES, Credentials, service_credentials
 from rdd.transport.pki import Pki, PkiError
@@ -133,7 +134,12 @@ class ServiceProcess:
 
     async def run(self) -> None:
         server = grpc.aio.server(
-            interceptors=[MetricsInterceptor(), AuthInterceptor(self._security.authenticator)],
+            # Counted first (refusals too), then the token, then the bytes decoded.
+            interceptors=[
+                MetricsInterceptor(),
+                AuthInterceptor(self._security.authenticator),
+                DecodingInterceptor(),
+            ],
             options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)],
         )
         for registrar in self._registrars:

@@ -6,7 +6,9 @@ ConfigMapService, EventService): their method names are the same."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -27,6 +29,30 @@ T = TypeVar("T")
 #: A List reply's items stay this far below the 4 MiB send limit: room for the
 #: envelope, and an object of the largest accepted size always fits.
 MAX_LIST_PAGE_BYTES = 3 * MAX_MESSAGE_BYTES
+
+
+#: etcd revisions are int64, and a watch starts at the revision after the one given.
+MAX_REVISION = 2**63 - 2
+
+
+def watch_start(resource_version: str) -> int:
+    """The revision a Watch starts after (0: from now). Pure.
+
+    A resourceVersion is an etcd revision: decimal digits (no sign, spaces or
+    other scripts' digits, which `int` would take) within int64, or etcd
+    would refuse it with an error of its own; anything else is InvalidError."""
+    if not resource_version:
+        return 0
+    if not _DIGITS.fullmatch(resource_version) or int(resource_version) > MAX_REVISION:
+        shown = resource_version if len(resource_version) <= 40 else f"{resource_version[:40]}..."
+        raise InvalidError(
+            f"resourceVersion: Invalid value: {json.dumps(shown, ensure_ascii=False)}: "
+            f"must be a revision between 0 and {MAX_REVISION}"
+        )
+    return int(resource_version)
+
+
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 async def _serve(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
@@ -185,13 +211,7 @@ class ResourceServicer:
         self, request: meta_pb2.WatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         try:
-            since = int(request.resource_version or 0) or await self._registry.store.revision()
-        except ValueError:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f'resourceVersion: Invalid value: "{request.resource_version}"',
-            )
-            return
+            since = watch_start(request.resource_version) or await self._registry.store.revision()
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             return

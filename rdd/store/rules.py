@@ -7,12 +7,20 @@ registry reads the old object, calls one of these, and commits the result.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from rdd.errors import InvalidError
 from rdd.kinds import Kind
-from rdd.meta.names import dns1123_label_error, dns1123_subdomain_error
+from rdd.meta.names import (
+    ANNOTATIONS_MAX_BYTES,
+    annotations_size,
+    dns1123_label_error,
+    dns1123_subdomain_error,
+    label_value_error,
+    qualified_name_error,
+)
 
 
 def new_uid() -> str:
@@ -25,15 +33,18 @@ def validate_object(kind: Kind, obj: Any) -> None:
     meta = obj.metadata
     if not meta.name:
         raise InvalidError(f"{kind.kind}: metadata.name: Required value: name is required")
-    invalid = f'The {kind.kind} "{meta.name}" is invalid'
+    invalid = f"The {kind.kind} {_quoted(meta.name)} is invalid"
     problem = dns1123_subdomain_error(meta.name)
     if problem:
-        raise InvalidError(f'{invalid}: metadata.name: Invalid value: "{meta.name}": {problem}')
+        raise InvalidError(
+            f"{invalid}: metadata.name: Invalid value: {_quoted(meta.name)}: {problem}"
+        )
     if kind.namespaced:
         problem = dns1123_label_error(meta.namespace)
         if problem:
             raise InvalidError(
-                f'{invalid}: metadata.namespace: Invalid value: "{meta.namespace}": {problem}'
+                f"{invalid}: metadata.namespace: Invalid value: {_quoted(meta.namespace)}: "
+                f"{problem}"
             )
     elif meta.namespace:
         raise InvalidError(
@@ -44,9 +55,44 @@ def validate_object(kind: Kind, obj: Any) -> None:
             f'{kind.kind} "{meta.name}": apiVersion/kind must be {kind.api_version}/{kind.kind}, '
             f"got {obj.api_version or '<empty>'}/{obj.kind or '<empty>'}"
         )
-    missing = _required_problems(kind, obj)
-    if missing:
-        raise InvalidError(f"{invalid}: {', '.join(missing)}")
+    problems = metadata_problems(meta) + _required_problems(kind, obj)
+    if problems:
+        raise InvalidError(f"{invalid}: {', '.join(problems)}")
+
+
+def metadata_problems(meta: Any) -> list[str]:
+    """Kubernetes' ValidateObjectMeta for labels and annotations: keys are
+    qualified names, label values valid label values, annotations at most
+    256 KiB together. Each problem names its field, as the API server does. Pure."""
+    problems = []
+    for key, value in sorted(meta.labels.items()):
+        problem = qualified_name_error(key)
+        if problem:
+            problems.append(f"metadata.labels: Invalid value: {_quoted(key)}: {problem}")
+        problem = label_value_error(value)
+        if problem:
+            problems.append(f"metadata.labels: Invalid value: {_quoted(value)}: {problem}")
+    for key in sorted(meta.annotations):
+        # Kubernetes checks annotation keys lower-cased: upper case is allowed there.
+        problem = qualified_name_error(key.lower())
+        if problem:
+            problems.append(f"metadata.annotations: Invalid value: {_quoted(key)}: {problem}")
+    size = annotations_size(meta.annotations)
+    if size > ANNOTATIONS_MAX_BYTES:
+        problems.append(
+            f"metadata.annotations: Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes"
+        )
+    return problems
+
+
+def _quoted(value: str) -> str:
+    """A value in a message the way Go's %q shows it (a newline or NUL visible),
+    cut short when long so one bad key cannot make a megabyte message."""
+    shown = json.dumps(value[:_SHOWN_MAX], ensure_ascii=False)
+    return shown if len(value) <= _SHOWN_MAX else f'{shown[:-1]}..."'
+
+
+_SHOWN_MAX = 100
 
 
 def _required_problems(kind: Kind, obj: Any) -> list[str]:

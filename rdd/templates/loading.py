@@ -1,4 +1,5 @@
-"""Reading a Lima template's YAML, with one clear problem when it cannot be read.
+"""Reading a Lima template's YAML, with one clear problem when it cannot be read
+(the limits on size, nesting, aliases and duplicate keys are rdd.meta.loading's).
 
 Used by template validation and rendering.
 """
@@ -8,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from rdd.meta.loading import LoadError, load_yaml
 
 
 class TemplateSyntaxError(ValueError):
@@ -23,11 +22,9 @@ def load_template(text: str) -> dict[Any, Any]:
     Raises TemplateSyntaxError with one message naming the line and showing it.
     """
     try:
-        data = yaml.load(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
+        data = load_yaml(text)
+    except LoadError as exc:
         raise TemplateSyntaxError(_yaml_problem(text, exc)) from None
-    except yaml.YAMLError as exc:
-        raise TemplateSyntaxError(f"template is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise TemplateSyntaxError(f"template: must be a YAML mapping; got {_describe(data)}")
     return data
@@ -38,16 +35,13 @@ def show(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-def _yaml_problem(text: str, exc: yaml.MarkedYAMLError) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    what = exc.problem or exc.context or "cannot parse"
-    if mark is None:
-        return f"template is not valid YAML: {what}"
+def _yaml_problem(text: str, exc: LoadError) -> str:
+    if exc.line is None:
+        return f"template is not valid YAML: {exc.problem}"
     lines = text.splitlines()
-    shown = f": {show(lines[mark.line])}" if mark.line < len(lines) else ""
-    return (
-        f"template is not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {what}{shown}"
-    )
+    column = f", column {exc.column}" if exc.column is not None else ""
+    shown = f": {show(lines[exc.line - 1])}" if exc.line <= len(lines) else ""
+    return f"template is not valid YAML: line {exc.line}{column}: {exc.problem}{shown}"
 
 
 _NOUNS: dict[type, str] = {

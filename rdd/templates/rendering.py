@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from rdd.meta.loading import LoadError, load_yaml
 from rdd.templates.arches import ARCHES
 from rdd.templates.loading import load_template
 
@@ -67,6 +68,6 @@ def _edit_arch_line(text: str, arch: str) -> str | None:
 
 def _loads(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return load_yaml(text)
+    except LoadError:
         return None

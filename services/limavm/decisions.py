@@ -11,10 +11,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
 from rdd.meta.conditions import FALSE, TRUE, UNKNOWN
+from rdd.meta.loading import LoadError, load_yaml
 
 CREATED, RUNNING_CONDITION = "Created", "Running"
 
@@ -128,8 +127,8 @@ def restart_delay(failures: int) -> float:
 
 def _loads(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return load_yaml(text)
+    except LoadError:
         return None
 
 

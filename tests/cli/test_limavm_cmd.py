@@ -4,6 +4,7 @@ and how the parser reads the verbs."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,14 +172,14 @@ def test_blank_template(text: str, blank: bool) -> None:
 def test_read_template_file(tmp_path: Path) -> None:
     good = tmp_path / "t.yaml"
     good.write_text("cpus: 2\n")
-    assert read_template_file(str(good), stdin_text=lambda: "") == "cpus: 2\n"
-    assert read_template_file("-", stdin_text=lambda: "cpus: 1\n") == "cpus: 1\n"
+    assert read_template_file(str(good), stdin=io.BytesIO()) == "cpus: 2\n"
+    assert read_template_file("-", stdin=io.BytesIO(b"cpus: 1\n")) == "cpus: 1\n"
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing\n")
     with pytest.raises(UsageError, match="is empty"):
-        read_template_file(str(empty), stdin_text=lambda: "")
+        read_template_file(str(empty), stdin=io.BytesIO())
     with pytest.raises(UsageError, match="cannot read the template"):
-        read_template_file(str(tmp_path), stdin_text=lambda: "")
+        read_template_file(str(tmp_path), stdin=io.BytesIO())
 
 
 # -- waits ----------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def test_manifest_that_is_not_utf8(named: str, tmp_path: Path) -> None:
     target = bad if named == "file" else folder
     code, out, err = rdd(["ctl", "apply", "-f", str(target)], tmp_path)
     assert (code, out) == (1, "")
-    assert err.startswith(f"error: error reading {bad}: 'utf-8' codec can't decode")
+    assert err.startswith(f"error: error reading {bad}: not UTF-8 text (byte 0xff at offset 6)")
     assert err.count("\n") == 1
 
 

@@ -79,12 +79,9 @@ def test_malformed_yaml(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: &a [*a]\n", "error parsing f.yaml: yaml: an alias refers to a node that contains it"),
-        (
-            "a: &a {b: *a}\n",
-            "error parsing f.yaml: yaml: an alias refers to a node that contains it",
-        ),
-        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "error parsing f.yaml: yaml: nested too deeply"),
+        ("a: &a [*a]\n", "error parsing f.yaml: yaml: line 1: an alias refers to a node that"),
+        ("a: &a {b: *a}\n", "error parsing f.yaml: yaml: line 1: an alias refers to a node that"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "error parsing f.yaml: yaml: line 1: nested too"),
     ],
 )
 def test_yaml_that_json_cannot_hold(text: str, message: str) -> None:
