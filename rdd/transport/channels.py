@@ -96,13 +96,13 @@ class _WithMetadata:
         return self._call(*args, metadata=merged, **kwargs)
 
 
-class TokenChannel(grpc.aio.Channel):
-    """A channel whose every call carries the bearer token; everything else
-    is the wrapped channel's."""
+class MetadataChannel(grpc.aio.Channel):
+    """A channel whose every call carries extra metadata (the bearer token, a
+    leader's fence); everything else is the wrapped channel's."""
 
-    def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
         self._channel = channel
-        self._metadata = bearer_metadata(token)
+        self._metadata = metadata
 
     def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
         return _WithMetadata(self._channel.unary_unary(*args, **kwargs), self._metadata)
@@ -128,7 +128,7 @@ class TokenChannel(grpc.aio.Channel):
     async def channel_ready(self) -> None:
         await self._channel.channel_ready()
 
-    async def __aenter__(self) -> TokenChannel:
+    async def __aenter__(self) -> MetadataChannel:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -160,7 +160,18 @@ def open_channel(
         channel = grpc.aio.insecure_channel(address, options=opts)
     else:
         channel = grpc.aio.secure_channel(address, creds, options=opts)
-    return TokenChannel(channel, credentials.token) if credentials.token else channel
+    return (
+        MetadataChannel(channel, bearer_metadata(credentials.token))
+        if credentials.token
+        else channel
+    )
+
+
+def with_metadata(
+    channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
+) -> grpc.aio.Channel:
+    """`channel`, every call also carrying `metadata`; closing it closes `channel`."""
+    return MetadataChannel(channel, metadata)
 
 
 def open_sync_channel(target: str, credentials: Credentials = NO_CREDENTIALS) -> grpc.Channel:
