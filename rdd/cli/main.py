@@ -136,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="unix sockets in $RDD_HOME/run (default), or TCP with TLS and a token "
         "(on 127.0.0.1, or ADDRESS); also RDD_LISTEN",
     )
+    start.add_argument(
+        "--etcd-members",
+        metavar="N",
+        help="run an etcd cluster of N members: 1, 3 or 5 (default 1)",
+    )
+    start.add_argument(
+        "--replicas", metavar="M", help="run M processes of each service (default 1)"
+    )
     start.set_defaults(run=svc.start)
     rotate = svc_commands.add_parser(
         "rotate-credentials", help="new token, CA and certificates for a stopped stack"

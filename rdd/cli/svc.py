@@ -30,12 +30,20 @@ def outcome_line(outcome: Outcome) -> str:
 
 
 def status_document(status: StackStatus) -> dict[str, Any]:
-    """`svc status -o json` (pure): endpoints and, per component, pid, address, health."""
+    """`svc status -o json` (pure): endpoints; per component, its first
+    replica's pid, address and health; and every replica with leadership."""
     return {
         "endpoints": status.endpoints,
         "components": {
             name: {"pid": c.pid, "address": c.address or None, "health": c.health}
             for name, c in status.components.items()
+        },
+        "replicas": {
+            name: [
+                {"pid": r.pid, "address": r.address or None, "health": r.health, "leader": r.leader}
+                for r in members
+            ]
+            for name, members in status.replicas.items()
         },
     }
 
@@ -43,7 +51,10 @@ def status_document(status: StackStatus) -> dict[str, Any]:
 def status_table(status: StackStatus) -> str:
     rows = [["COMPONENT", "PID", "ADDRESS", "HEALTH"]]
     for name, c in status.components.items():
-        rows.append([name, str(c.pid or "-"), c.address or "-", c.health])
+        for index, r in enumerate(status.replicas.get(name) or [c]):
+            label = name if index == 0 else f"{name}-{index}"
+            health = f"{r.health} (leader)" if r.leader else r.health
+            rows.append([label, str(r.pid or "-"), r.address or "-", health])
     return render_table(rows)
 
 
@@ -118,8 +129,13 @@ def failure_message(message: str, log_text: str, log_path: Path | None) -> str:
 
 def start(args: argparse.Namespace, console: Console) -> int:
     env = dict(console.env)
-    if args.listen is not None:
-        env["RDD_LISTEN"] = args.listen
+    for flag, variable in (
+        (args.listen, "RDD_LISTEN"),
+        (args.etcd_members, "RDD_ETCD_MEMBERS"),
+        (args.replicas, "RDD_REPLICAS"),
+    ):
+        if flag is not None:
+            env[variable] = flag
     supervisor = Supervisor(env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))

@@ -148,18 +148,16 @@ class EtcdStore:
         credentials: Credentials = NO_CREDENTIALS,
     ) -> EtcdStore:
         """`endpoints` is etcd's comma list (`unix:///path`, `https://HOST:PORT`,
-        `http://HOST:PORT`); the first reachable one is used."""
-        last_error: Exception | None = None
-        for endpoint in [e.strip() for e in endpoints.split(",") if e.strip()]:
-            client = _Client(endpoint, credentials, timeout=timeout)
-            store = cls(client, KeyLayout(prefix), timeout)
-            try:
-                await store.revision()
-                return store
-            except UnavailableError as exc:
-                last_error = exc
-                await client.close()
-        raise UnavailableError(f"etcd is unreachable at {endpoints}: {last_error}")
+        `http://HOST:PORT`): one client over all of them, which moves to
+        another member when one is down. UnavailableError when none answers."""
+        client = _Client(endpoints, credentials, timeout=timeout)
+        store = cls(client, KeyLayout(prefix), timeout)
+        try:
+            await store.revision()
+        except UnavailableError as exc:
+            await client.close()
+            raise UnavailableError(f"etcd is unreachable at {endpoints}: {exc}") from None
+        return store
 
     async def close(self) -> None:
         await self._client.close()

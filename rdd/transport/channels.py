@@ -16,6 +16,8 @@ plugin on a thread for every call, measured at ~0.4 ms per call here.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 import grpc
 
 from rdd.transport.pki import Pki, PkiError
-from rdd.transport.sockets import is_unix_target
+from rdd.transport.sockets import is_unix_target, socket_path, split_targets
 
 #: Below etcd's 1.5 MiB request limit, so any accepted object can be stored.
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -56,9 +58,7 @@ class Credentials:
 NO_CREDENTIALS = Credentials()
 
 
-def split_target(target: str) -> tuple[str, bool]:
-    """(gRPC target, whether it is TLS) for an endpoint as the records and
-    configurations write them (pure)."""
+def _one_target(target: str) -> tuple[str, bool]:
     if is_unix_target(target):
         return target, False
     if target.startswith("https://"):
@@ -66,6 +66,50 @@ def split_target(target: str) -> tuple[str, bool]:
     if target.startswith("http://"):
         return target.removeprefix("http://").rstrip("/"), False
     return target, True
+
+
+def _is_ip_address(host_port: str) -> bool:
+    host = host_port.rpartition(":")[0].strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def split_target(endpoint: str) -> tuple[str, bool]:
+    """(gRPC target, whether it is TLS) for an endpoint as the records and
+    configurations write them: one target, or several replicas' separated by
+    commas, which become one target gRPC's own resolver spreads calls over
+    and fails over between (`unix:///a,/b`; `ipv4:H:P,H:P`) (pure)."""
+    targets = split_targets(endpoint)
+    if len(targets) <= 1:
+        return _one_target(endpoint)
+    parsed = [_one_target(t) for t in targets]
+    tls = parsed[0][1]
+    if all(is_unix_target(t) for t, _ in parsed):
+        paths = [str(socket_path(t)) for t, _ in parsed]
+        return f"unix://{','.join(paths)}", False
+    if all(_is_ip_address(t) for t, _ in parsed):
+        family = "ipv6" if "[" in parsed[0][0] else "ipv4"
+        return f"{family}:{','.join(t for t, _ in parsed)}", tls
+    return parsed[0][0], tls  # host names: gRPC cannot list several; the first
+
+
+def _balancing(endpoint: str) -> list[tuple[str, Any]]:
+    """Options for an endpoint of several replicas: round_robin over all,
+    and the first address as the TLS authority (pure)."""
+    targets = split_targets(endpoint)
+    if len(targets) <= 1:
+        return []
+    first = _one_target(targets[0])[0]
+    options: list[tuple[str, Any]] = [("grpc.service_config", _ROUND_ROBIN)]
+    if not is_unix_target(first):
+        options.append(("grpc.default_authority", first))
+    return options
+
+
+_ROUND_ROBIN = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
 
 
 def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelCredentials | None:
@@ -155,7 +199,7 @@ def open_channel(
     if tls and not credentials.ca:
         raise PkiError(f"{target}: a TLS endpoint, and no CA to check it with")
     creds = channel_credentials(credentials, tls=tls)
-    opts = _options(max_send_bytes, options)
+    opts = _options(max_send_bytes, [*_balancing(target), *options])
     if creds is None:
         channel = grpc.aio.insecure_channel(address, options=opts)
     else:
