@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--replicas", metavar="M", help="run M processes of each service (default 1)"
     )
+    start.add_argument(
+        "--metrics",
+        action="store_true",
+        help="each service serves Prometheus metrics on a loopback port; also RDD_METRICS=1",
+    )
     start.set_defaults(run=svc.start)
     rotate = svc_commands.add_parser(
         "rotate-credentials", help="new token, CA and certificates for a stopped stack"

@@ -16,7 +16,8 @@ from rdd.cli.connection import load_client_config
 from rdd.cli.console import Console
 from rdd.cli.output import render_table
 from rdd.config import Settings
-from rdd.stack.supervisor import Outcome, StackError, StackStatus, Supervisor
+from rdd.logs import is_run_header, plain
+from rdd.stack.supervisor import ComponentStatus, Outcome, StackError, StackStatus, Supervisor
 from rdd.transport.clientconfig import render
 
 
@@ -31,19 +32,22 @@ def outcome_line(outcome: Outcome) -> str:
 
 def status_document(status: StackStatus) -> dict[str, Any]:
     """`svc status -o json` (pure): endpoints; per component, its first
-    replica's pid, address and health; and every replica with leadership."""
+    replica's pid, address, health and `metrics` (its Prometheus URL, when
+    it serves one); and every replica with leadership."""
+
+    def entry(c: ComponentStatus, *, leader: bool) -> dict[str, Any]:
+        found: dict[str, Any] = {"pid": c.pid, "address": c.address or None, "health": c.health}
+        if c.metrics:
+            found["metrics"] = c.metrics
+        if leader:
+            found["leader"] = c.leader
+        return found
+
     return {
         "endpoints": status.endpoints,
-        "components": {
-            name: {"pid": c.pid, "address": c.address or None, "health": c.health}
-            for name, c in status.components.items()
-        },
+        "components": {n: entry(c, leader=False) for n, c in status.components.items()},
         "replicas": {
-            name: [
-                {"pid": r.pid, "address": r.address or None, "health": r.health, "leader": r.leader}
-                for r in members
-            ]
-            for name, members in status.replicas.items()
+            n: [entry(r, leader=True) for r in members] for n, members in status.replicas.items()
         },
     }
 
@@ -93,10 +97,12 @@ def shorten_tracebacks(lines: list[str]) -> tuple[list[str], str]:
 
 
 def last_run(text: str) -> list[str]:
-    """The lines after the last `--- rdd svc start: ... ---` header (pure)."""
+    """The lines after the last run header the supervisor wrote (rdd.logs;
+    older logs have `--- rdd svc start: ... ---`), JSON lines written out
+    as a person reads them, a traceback field as its lines (pure)."""
     lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if _RUN_HEADER.match(line)]
-    return lines[starts[-1] + 1 :] if starts else lines
+    starts = [i for i, line in enumerate(lines) if _RUN_HEADER.match(line) or is_run_header(line)]
+    return [out for line in lines[starts[-1] + 1 if starts else 0 :] for out in plain(line)]
 
 
 def _read_log(path: Path | None, fallback: str) -> str:
@@ -136,6 +142,8 @@ def start(args: argparse.Namespace, console: Console) -> int:
     ):
         if flag is not None:
             env[variable] = flag
+    if args.metrics:
+        env["RDD_METRICS"] = "1"
     supervisor = Supervisor(env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))

@@ -33,7 +33,6 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rdd.config import (
@@ -42,11 +41,13 @@ from rdd.config import (
     SettingsError,
     environment_problems,
     etcd_members,
+    metrics_enabled,
     parse_listen,
     replicas,
 )
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
+from rdd.logs import run_header
 from rdd.procs import cmdline, is_alive, pids
 from rdd.stack.etcd import (
     EtcdListen,
@@ -85,7 +86,13 @@ DEFAULT_START_TIMEOUT = 60.0
 #: Seconds a sim host agent that outlived the limavm service gets after SIGTERM.
 ORPHAN_VM_GRACE = 10.0
 #: Environment variables that wire the services together; set from the records.
-WIRING_VARIABLES = ("RDD_ETCD_ENDPOINTS", "RDD_WEBHOOK_ADDRESS", "RDD_LIMAVM_ADDRESS")
+#: RDD_METRICS is one too: turning it on or off restarts the services.
+WIRING_VARIABLES = (
+    "RDD_ETCD_ENDPOINTS",
+    "RDD_WEBHOOK_ADDRESS",
+    "RDD_LIMAVM_ADDRESS",
+    "RDD_METRICS",
+)
 
 
 class StackError(RuntimeError):
@@ -121,6 +128,8 @@ class ComponentStatus:
     health: str
     #: etcd: the member is the cluster's leader; app/limavm: the replica runs the controller.
     leader: bool = False
+    #: The Prometheus endpoint of a service started with metrics, else "".
+    metrics: str = ""
 
 
 @dataclass(frozen=True)
@@ -490,6 +499,8 @@ class Supervisor:
     ) -> Outcome:
         component = component_of(name)
         wiring = wiring_for(component, endpoints)
+        if metrics_enabled(self._env):
+            wiring["RDD_METRICS"] = "1"
         record = self.layout.read_record(name)
         action = "started" if record is None else "restarted"
         if self._ours(record):
@@ -522,6 +533,7 @@ class Supervisor:
                 address=address,
                 port=0 if is_unix_target(address) else int(address.rpartition(":")[2]),
                 wiring=wiring,
+                metrics=self.layout.published_metrics(name),
             )
         )
         return Outcome(name, action, process.pid, address)
@@ -547,6 +559,8 @@ class Supervisor:
             listen,
             "--address-file",
             str(self.layout.address_file(name)),
+            "--log-file",
+            str(self.layout.log_file(name)),
         ]
         log_path = self.layout.log_file(name)
         _log_header(log_path, name)
@@ -694,7 +708,7 @@ class Supervisor:
             leader = health == SERVING and is_leader_member(record.address, pki=pki)
             return ComponentStatus(record.pid, record.address, health, leader)
         health = service_health(record.address, credentials=self._probe(record.address))
-        return ComponentStatus(record.pid, record.address, health)
+        return ComponentStatus(record.pid, record.address, health, metrics=record.metrics)
 
     def _mark_leaders(self, replicas: dict[str, list[ComponentStatus]]) -> None:
         """Which app and limavm replica runs its controller, from the
@@ -737,6 +751,5 @@ def _client_address(published: str, listen: Listen) -> str:
 
 def _log_header(path: Path, component: str) -> None:
     """A line that separates one run from the previous in an appended log."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(path, "a") as log:
-        log.write(f"--- rdd svc start: {component} at {stamp} ---\n")
+        log.write(run_header(component, time.time()) + "\n")

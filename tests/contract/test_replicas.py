@@ -184,9 +184,10 @@ async def test_a_paused_leader_is_fenced_and_steps_down(ha: Session) -> None:
         os.kill(old, signal.SIGCONT)
     log = (stack.home / "logs" / f"{log_name}.log").read_text()
 
-    async def stepped_down() -> bool:
-        text = (stack.home / "logs" / f"{log_name}.log").read_text()
-        return "event=stepped_down" in text.rsplit("event=elected", 1)[-1]
+    def stepped_down() -> bool:
+        events = [e.get("msg") for e in stack.log_events(log_name)]
+        last_elected = max(i for i, msg in enumerate(events) if msg == "elected")
+        return "stepped_down" in events[last_elected:]
 
     await eventually(stepped_down, timeout=10, message="the paused leader never stepped down")
     assert leader_pid(stack, "app") == new
