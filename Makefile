@@ -59,7 +59,7 @@ lint: setup
 compose-check:
 	@command -v docker-compose >/dev/null || { command -v apt-get >/dev/null && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || true
-	@if command -v docker-compose >/dev/null; then docker-compose -f deploy/docker-compose.yml config -q && echo "compose file ok"; \
+	@if command -v docker-compose >/dev/null; then for f in deploy/docker-compose.yml deploy/docker-compose.ha.yml; do docker-compose -f $$f config -q || exit 1; done && echo "compose files ok"; \
 	  else echo "docker-compose not available: compose check skipped"; fi
 
 stop:
