@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-unit test-contract test-real-lima bench protos lint compose-check stop clean
+.PHONY: setup run test test-unit test-contract test-real-lima test-faults bench protos lint compose-check stop clean
 
 setup: $(VENV)/.installed protos etcd
 
@@ -46,6 +46,10 @@ test: setup compose-check lint
 
 test-real-lima: setup
 	RDD_TEST_REAL_LIMA=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests/lima
+
+# The randomized kill -9 suite at length (make test runs a few rounds of it).
+test-faults: setup
+	RDD_FAULT_ROUNDS=$${RDD_FAULT_ROUNDS:-40} $(PY) -m pytest -q -p no:cacheprovider tests/faults
 
 bench: setup
 	$(PY) -m tests.bench
