@@ -96,20 +96,43 @@ def split_target(endpoint: str) -> tuple[str, bool]:
     return parsed[0][0], tls  # host names: gRPC cannot list several; the first
 
 
-def _balancing(endpoint: str) -> list[tuple[str, Any]]:
-    """Options for an endpoint of several replicas: round_robin over all,
-    and the first address as the TLS authority (pure)."""
+#: Reads are retried on UNAVAILABLE (a replica that died with the call in
+#: flight); writes are not, beyond gRPC's transparent retry of calls that
+#: never reached a server: a retried write might have landed already.
+_READS = [
+    {"service": service, "method": method}
+    for service in (
+        "rdd.app.v1alpha1.AppService",
+        "rdd.lima.v1alpha1.LimaVMService",
+        "rdd.core.v1.ConfigMapService",
+        "rdd.core.v1.EventService",
+    )
+    for method in ("Get", "List")
+]
+_RETRY_READS = {
+    "name": _READS,
+    "retryPolicy": {
+        "maxAttempts": 4,
+        "initialBackoff": "0.05s",
+        "maxBackoff": "0.5s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    },
+}
+
+
+def _service_config(endpoint: str) -> list[tuple[str, Any]]:
+    """Options for an endpoint: reads retried; for several replicas,
+    round_robin over all and the first address as the TLS authority (pure)."""
     targets = split_targets(endpoint)
-    if len(targets) <= 1:
-        return []
-    first = _one_target(targets[0])[0]
-    options: list[tuple[str, Any]] = [("grpc.service_config", _ROUND_ROBIN)]
-    if not is_unix_target(first):
-        options.append(("grpc.default_authority", first))
-    return options
-
-
-_ROUND_ROBIN = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+    config: dict[str, Any] = {"methodConfig": [_RETRY_READS]}
+    options: list[tuple[str, Any]] = []
+    if len(targets) > 1:
+        config["loadBalancingConfig"] = [{"round_robin": {}}]
+        first = _one_target(targets[0])[0]
+        if not is_unix_target(first):
+            options.append(("grpc.default_authority", first))
+    return [("grpc.service_config", json.dumps(config)), *options]
 
 
 def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelCredentials | None:
@@ -199,7 +222,7 @@ def open_channel(
     if tls and not credentials.ca:
         raise PkiError(f"{target}: a TLS endpoint, and no CA to check it with")
     creds = channel_credentials(credentials, tls=tls)
-    opts = _options(max_send_bytes, [*_balancing(target), *options])
+    opts = _options(max_send_bytes, [*_service_config(target), *options])
     if creds is None:
         channel = grpc.aio.insecure_channel(address, options=opts)
     else:
