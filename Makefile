@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-unit test-contract test-fuzz test-real-lima bench protos lint compose-check stop clean
+.PHONY: setup run test test-unit test-contract test-fuzz test-real-lima test-faults bench protos lint compose-check stop clean
 
 setup: $(VENV)/.installed protos etcd
 
@@ -52,6 +52,10 @@ test-fuzz: setup
 test-real-lima: setup
 	RDD_TEST_REAL_LIMA=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests/lima
 
+# The randomized kill -9 suite at length (make test runs a few rounds of it).
+test-faults: setup
+	RDD_FAULT_ROUNDS=$${RDD_FAULT_ROUNDS:-40} $(PY) -m pytest -q -p no:cacheprovider tests/faults
+
 bench: setup
 	$(PY) -m tests.bench
 
@@ -64,7 +68,7 @@ lint: setup
 compose-check:
 	@command -v docker-compose >/dev/null || { command -v apt-get >/dev/null && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || true
-	@if command -v docker-compose >/dev/null; then docker-compose -f deploy/docker-compose.yml config -q && echo "compose file ok"; \
+	@if command -v docker-compose >/dev/null; then for f in deploy/docker-compose.yml deploy/docker-compose.ha.yml; do docker-compose -f $$f config -q || exit 1; done && echo "compose files ok"; \
 	  else echo "docker-compose not available: compose check skipped"; fi
 
 stop:

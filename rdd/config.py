@@ -65,6 +65,31 @@ class Listen:
         return "127.0.0.1" if self.host in ("0.0.0.0", "::", "[::]") else self.host
 
 
+#: RDD_ETCD_MEMBERS' values: an etcd cluster needs an odd number for a quorum.
+ETCD_MEMBER_COUNTS = (1, 3, 5)
+MAX_REPLICAS = 5
+
+
+def parse_count(name: str, raw: str, allowed: tuple[int, ...]) -> int:
+    """RDD_ETCD_MEMBERS / RDD_REPLICAS -> int (unset: 1); SettingsError otherwise."""
+    text = raw.strip()
+    if not text:
+        return 1
+    if text.isdigit() and int(text) in allowed:
+        return int(text)
+    choices = ", ".join(str(n) for n in allowed)
+    raise SettingsError(f'{name}: must be one of {choices}, got "{raw}"')
+
+
+def etcd_members(env: Mapping[str, str]) -> int:
+    return parse_count("RDD_ETCD_MEMBERS", env.get("RDD_ETCD_MEMBERS", ""), ETCD_MEMBER_COUNTS)
+
+
+def replicas(env: Mapping[str, str]) -> int:
+    allowed = tuple(range(1, MAX_REPLICAS + 1))
+    return parse_count("RDD_REPLICAS", env.get("RDD_REPLICAS", ""), allowed)
+
+
 def parse_listen(raw: str) -> Listen:
     """`unix` (or empty), `tcp`, `tcp://ADDRESS` -> Listen; SettingsError
     otherwise (pure)."""
@@ -139,10 +164,15 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
         found.append(
             f'RDD_METRICS: must be 1 or 0 (or true/false, yes/no, on/off), got "{metrics}"'
         )
-    try:
-        parse_listen(env.get("RDD_LISTEN", ""))
-    except SettingsError as exc:
-        found.append(str(exc))
+    for check in (
+        lambda: parse_listen(env.get("RDD_LISTEN", "")),
+        lambda: etcd_members(env),
+        lambda: replicas(env),
+    ):
+        try:
+            check()
+        except SettingsError as exc:
+            found.append(str(exc))
     return found
 
 

@@ -12,11 +12,17 @@ TCP mode (TLS on every hop, a bearer token on every call).
    Created, running=true -> App Running=True, delete -> gone (VM stopped and
    VM running), p50/p95 over 20+ rounds, beside one etcd txn round trip;
    then over TCP+TLS+token, with each step's p50 as a ratio to the socket's.
+4. High availability, on 3 etcd members and 2 replicas of each service:
+   failover (kill -9 the App leader -> the new leader's first reconcile of a
+   change made at the kill), p50 and max over 10 rounds (aim < 3 s); and the
+   lifecycle figures again, as a ratio to the single-member run: the cost of HA.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -26,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from rdd.errors import NotFoundError
+from rdd.errors import NotFoundError, UnavailableError
 from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
 from rdd.store.etcd import EtcdStore, Write
@@ -213,6 +219,75 @@ async def unary(store: EtcdStore, unix: Api, tcp: Api) -> None:
     )
 
 
+FAILOVER_ROUNDS = 10
+
+
+def _leader_pid(stack: Stack, component: str) -> int:
+    for replica in stack.supervisor.status().replicas[component]:
+        if replica.leader and replica.pid:
+            return replica.pid
+    raise RuntimeError(f"no {component} leader")
+
+
+async def failover(stack: Stack, api: Api, rounds: int) -> list[float]:
+    """Seconds from kill -9 of the App leader to the new leader's reconcile
+    of a change written right after the kill (its Settled condition's
+    observedGeneration reaching the new generation)."""
+    await api.apps.create(new_app(running=False))
+    times = []
+    try:
+        for i in range(rounds):
+            leader = _leader_pid(stack, "app")
+            killed = time.perf_counter()
+            os.kill(leader, signal.SIGKILL)
+            app = None
+            while app is None:  # a write in flight to the killed replica is not retried
+                try:
+                    app = await set_running(api, i % 2 == 0)
+                except UnavailableError:
+                    await asyncio.sleep(0.01)
+
+            async def reconciled(generation: int = app.metadata.generation) -> bool:
+                cond = condition(await api.apps.get("app"), "Settled")
+                return cond is not None and cond.observed_generation >= generation
+
+            await until(reconciled, timeout=30)
+            times.append(time.perf_counter() - killed)
+            stack.start()  # the killed replica comes back as a follower
+    finally:
+        await api.apps.delete("app")
+
+        async def gone() -> bool:
+            try:
+                await api.apps.get("app")
+            except NotFoundError:
+                return True
+            return False
+
+        await until(gone, timeout=30)
+    return times
+
+
+async def high_availability(home: Path, single: dict[str, list[float]]) -> None:
+    print("4. high availability: 3 etcd members, 2 replicas of each service")
+    stack = _stack(home, RDD_ETCD_MEMBERS="3", RDD_REPLICAS="2")
+    stack.start()
+    api = Api.connect(stack)
+    try:
+        times = await failover(stack, api, FAILOVER_ROUNDS)
+        print(
+            f"  failover (kill -9 App leader -> reconcile)  p50 {statistics.median(times):5.2f} s"
+            f"   max {max(times):5.2f} s   (n={len(times)}; aim < 3 s)"
+        )
+        for name, values in (await lifecycle(api, ROUNDS * 2)).items():
+            report(name, values)
+            ratio = statistics.median(values) / statistics.median(single[name])
+            print(f"  {'':<38} {ratio:.2f}x the single-member run")
+    finally:
+        await api.close()
+        stack.stop()
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rdd-bench-") as home:
         stack = _stack(Path(home) / "unix")
@@ -242,6 +317,7 @@ async def main() -> None:
                 report(name, values)
                 ratio = statistics.median(values) / statistics.median(over_socket[name])
                 print(f"  {'':<38} {ratio:.2f}x the socket path")
+            await high_availability(Path(home) / "ha", over_socket)
         finally:
             await store.close()
             await tls_store.close()

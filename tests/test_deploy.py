@@ -36,3 +36,22 @@ def test_the_build_context_leaves_local_files_out() -> None:
 
 def test_the_image_keeps_the_proto_comments_for_reflection() -> None:
     assert "--include_source_info" in (ROOT / "deploy" / "Dockerfile").read_text()
+
+
+HA = yaml.safe_load((ROOT / "deploy" / "docker-compose.ha.yml").read_text())
+
+
+def test_the_replicated_variant_has_three_members_and_two_replicas() -> None:
+    services = HA["services"]
+    members = [name for name in services if name.startswith("etcd-")]
+    assert members == ["etcd-1", "etcd-2", "etcd-3"]
+    for member in members:
+        command = services[member]["command"]
+        assert "--initial-cluster=" + ",".join(f"{m}=https://{m}:2380" for m in members) in command
+        assert "--peer-client-cert-auth" in command and "--client-cert-auth" in command
+        assert services[member]["networks"]["default"]["aliases"] == ["etcd"]
+    for name in ("webhook", "limavm", "app"):
+        assert services[name]["deploy"]["replicas"] == 2, name
+        assert services[name]["environment"]["RDD_ETCD_ENDPOINTS"] == "https://etcd:2379"
+    init = services["init"]["command"]
+    assert all(f"etcd-{i}" in init for i in (1, 2, 3)), "certificates must name every member"

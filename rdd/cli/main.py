@@ -182,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(on 127.0.0.1, or ADDRESS); also RDD_LISTEN",
     )
     start.add_argument(
+        "--etcd-members",
+        metavar="N",
+        help="run an etcd cluster of N members: 1, 3 or 5 (default 1)",
+    )
+    start.add_argument(
+        "--replicas", metavar="M", help="run M processes of each service (default 1)"
+    )
+    start.add_argument(
         "--metrics",
         action="store_true",
         help="each service serves Prometheus metrics on a loopback port; also RDD_METRICS=1",

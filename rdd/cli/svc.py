@@ -17,7 +17,7 @@ from rdd.cli.console import Console
 from rdd.cli.output import render_table
 from rdd.config import Settings
 from rdd.logs import is_run_header, plain
-from rdd.stack.supervisor import Outcome, StackError, StackStatus, Supervisor
+from rdd.stack.supervisor import ComponentStatus, Outcome, StackError, StackStatus, Supervisor
 from rdd.transport.clientconfig import render
 
 
@@ -31,21 +31,34 @@ def outcome_line(outcome: Outcome) -> str:
 
 
 def status_document(status: StackStatus) -> dict[str, Any]:
-    """`svc status -o json` (pure): endpoints and, per component, pid,
-    address, health, and `metrics` (its Prometheus URL) when it serves one."""
-    components: dict[str, Any] = {}
-    for name, c in status.components.items():
-        entry: dict[str, Any] = {"pid": c.pid, "address": c.address or None, "health": c.health}
+    """`svc status -o json` (pure): endpoints; per component, its first
+    replica's pid, address, health and `metrics` (its Prometheus URL, when
+    it serves one); and every replica with leadership."""
+
+    def entry(c: ComponentStatus, *, leader: bool) -> dict[str, Any]:
+        found: dict[str, Any] = {"pid": c.pid, "address": c.address or None, "health": c.health}
         if c.metrics:
-            entry["metrics"] = c.metrics
-        components[name] = entry
-    return {"endpoints": status.endpoints, "components": components}
+            found["metrics"] = c.metrics
+        if leader:
+            found["leader"] = c.leader
+        return found
+
+    return {
+        "endpoints": status.endpoints,
+        "components": {n: entry(c, leader=False) for n, c in status.components.items()},
+        "replicas": {
+            n: [entry(r, leader=True) for r in members] for n, members in status.replicas.items()
+        },
+    }
 
 
 def status_table(status: StackStatus) -> str:
     rows = [["COMPONENT", "PID", "ADDRESS", "HEALTH"]]
     for name, c in status.components.items():
-        rows.append([name, str(c.pid or "-"), c.address or "-", c.health])
+        for index, r in enumerate(status.replicas.get(name) or [c]):
+            label = name if index == 0 else f"{name}-{index}"
+            health = f"{r.health} (leader)" if r.leader else r.health
+            rows.append([label, str(r.pid or "-"), r.address or "-", health])
     return render_table(rows)
 
 
@@ -122,8 +135,13 @@ def failure_message(message: str, log_text: str, log_path: Path | None) -> str:
 
 def start(args: argparse.Namespace, console: Console) -> int:
     env = dict(console.env)
-    if args.listen is not None:
-        env["RDD_LISTEN"] = args.listen
+    for flag, variable in (
+        (args.listen, "RDD_LISTEN"),
+        (args.etcd_members, "RDD_ETCD_MEMBERS"),
+        (args.replicas, "RDD_REPLICAS"),
+    ):
+        if flag is not None:
+            env[variable] = flag
     if args.metrics:
         env["RDD_METRICS"] = "1"
     supervisor = Supervisor(env)

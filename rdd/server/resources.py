@@ -20,10 +20,13 @@ from rdd.kinds import Kind, kinds_served_by
 from rdd.meta.selectors import Selection, SelectorError, filtered_event_type, selection_for
 from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.status import code_for
+from rdd.store.etcd import Fence
 from rdd.store.registry import Companions, Registry
 from rdd.transport.channels import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
+#: Call metadata that carries a leader's term (rdd.store.etcd.Fence.header).
+FENCE_HEADER = "rdd-fence"
 T = TypeVar("T")
 
 #: A List reply's items stay this far below the 4 MiB send limit: room for the
@@ -85,6 +88,17 @@ class ResourceServicer:
         self._watch_event = watch_event_message
         self._companions = companions
 
+    def _writer(self, context: grpc.aio.ServicerContext) -> Registry:
+        """The registry for this call's writes: fenced when a leader's
+        controller sent its term (`rdd-fence`), so a write from an ended term
+        is refused in its transaction."""
+        for key, value in context.invocation_metadata() or ():
+            if key == FENCE_HEADER:
+                fence = Fence.parse(value if isinstance(value, str) else value.decode())
+                if fence is not None:
+                    return self._registry.fenced(fence)
+        return self._registry
+
     def _object(self, request: Any) -> Any:
         if not request.HasField("object"):
             raise InvalidError(f"{self._kind.kind}: the request carries no object")
@@ -100,7 +114,7 @@ class ResourceServicer:
 
     async def Create(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         async def create() -> Any:
-            return await self._registry.create(
+            return await self._writer(context).create(
                 self._kind,
                 self._object(request),
                 dry_run=request.dry_run,
@@ -146,7 +160,7 @@ class ResourceServicer:
 
     async def Update(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         async def update() -> Any:
-            return await self._registry.update(
+            return await self._writer(context).update(
                 self._kind, self._object(request), dry_run=request.dry_run
             )
 
@@ -154,7 +168,7 @@ class ResourceServicer:
 
     async def UpdateStatus(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         async def update_status() -> Any:
-            return await self._registry.update_status(
+            return await self._writer(context).update_status(
                 self._kind, self._object(request), dry_run=request.dry_run
             )
 
@@ -165,7 +179,7 @@ class ResourceServicer:
     ) -> Any:
         return await _serve(
             context,
-            self._registry.delete(
+            self._writer(context).delete(
                 self._kind,
                 self._namespace(request.namespace),
                 request.name,
@@ -197,7 +211,7 @@ class ResourceServicer:
             )
         return await _serve(
             context,
-            self._registry.release_ownership(
+            self._writer(context).release_ownership(
                 self._kind,
                 self._namespace(request.namespace),
                 request.name,

@@ -28,7 +28,7 @@ def init(args: argparse.Namespace) -> int:
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     pki = Pki(settings.home / "pki")
     pki.ensure_tokens()
-    pki.ensure_tls()
+    pki.ensure_tls(args.host)
     endpoints = {"app": args.app, "limavm": args.limavm, "webhook": args.webhook}
     config = ClientConfig(endpoints, ca=pki.load_ca().decode(), token=pki.load_token("user"))
     write_config(settings.home / "config", config)
@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     made.add_argument("--app", default="127.0.0.1:50051")
     made.add_argument("--limavm", default="127.0.0.1:50052")
     made.add_argument("--webhook", default="127.0.0.1:50053")
+    made.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        help="another name the certificates must cover (the members of an etcd cluster)",
+    )
     made.set_defaults(run=init)
     probe = commands.add_parser("health", help="exit 0 when TARGET is SERVING")
     probe.add_argument("target")

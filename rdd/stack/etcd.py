@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -27,9 +29,30 @@ from rdd.stack.ports import free_port
 from rdd.transport.pki import Pki
 from rdd.transport.sockets import is_unix_target, socket_path, unix_target
 
-#: etcd's names for its sockets in run/ (files `etcd:2379`, `etcd-peer:2380`).
+#: etcd's names for its sockets in run/ (files `etcd:2379`, `etcd-peer:2380`;
+#: member i of a cluster: `etcd-i:2379`, `etcd-i-peer:2380`).
 CLIENT_SOCKET = "etcd:2379"
 PEER_SOCKET = "etcd-peer:2380"
+
+
+def member_instance(index: int) -> str:
+    """`etcd`, `etcd-1`, ...: a member's record, socket and data names (pure)."""
+    return "etcd" if index == 0 else f"etcd-{index}"
+
+
+def member_name(index: int) -> str:
+    """etcd's --name of a member: `rdd`, `rdd-1`, ... (pure)."""
+    return "rdd" if index == 0 else f"rdd-{index}"
+
+
+def client_socket(index: int) -> str:
+    return CLIENT_SOCKET if index == 0 else f"{member_instance(index)}:2379"
+
+
+def peer_socket(index: int) -> str:
+    return PEER_SOCKET if index == 0 else f"{member_instance(index)}-peer:2380"
+
+
 START_TIMEOUT = 20.0
 
 
@@ -57,6 +80,14 @@ class EtcdListen:
     cwd: Path | None = None
     #: TCP mode: the pki whose `etcd` certificate it serves with.
     pki: Pki | None = None
+    #: Which member of the cluster this is (0 for a single etcd).
+    index: int = 0
+    #: --initial-cluster: every member's name=peer URL ("" for a single etcd).
+    initial_cluster: str = ""
+
+    @property
+    def sockets(self) -> tuple[str, ...]:
+        return (client_socket(self.index), peer_socket(self.index))
 
     @property
     def port(self) -> int:
@@ -67,17 +98,20 @@ class EtcdListen:
         return 0 if self.cwd is not None else int(self.peer_url.rpartition(":")[2])
 
 
-def unix_listen(run_dir: Path) -> EtcdListen:
+def unix_listen(run_dir: Path, index: int = 0) -> EtcdListen:
     """Client and peer on unix sockets in `run_dir` (pure)."""
     return EtcdListen(
-        client_url=f"unix://{CLIENT_SOCKET}",
-        peer_url=f"unix://{PEER_SOCKET}",
-        endpoint=unix_target(run_dir / CLIENT_SOCKET),
+        client_url=f"unix://{client_socket(index)}",
+        peer_url=f"unix://{peer_socket(index)}",
+        endpoint=unix_target(run_dir / client_socket(index)),
         cwd=run_dir.absolute(),
+        index=index,
     )
 
 
-def tcp_listen(host: str, pki: Pki, *, client_port: int = 0, peer_port: int = 0) -> EtcdListen:
+def tcp_listen(
+    host: str, pki: Pki, *, client_port: int = 0, peer_port: int = 0, index: int = 0
+) -> EtcdListen:
     """Client on HOST, peer on loopback, both TLS; free ports where none are given."""
     client = f"https://{_url_host(host)}:{client_port or free_port()}"
     return EtcdListen(
@@ -85,7 +119,16 @@ def tcp_listen(host: str, pki: Pki, *, client_port: int = 0, peer_port: int = 0)
         peer_url=f"https://127.0.0.1:{peer_port or free_port()}",
         endpoint=client,
         pki=pki,
+        index=index,
     )
+
+
+def as_cluster(members: list[EtcdListen]) -> list[EtcdListen]:
+    """The same members, each told the whole cluster (pure)."""
+    if len(members) == 1:
+        return members
+    initial = ",".join(f"{member_name(m.index)}={m.peer_url}" for m in members)
+    return [dataclasses.replace(m, initial_cluster=initial) for m in members]
 
 
 def _url_host(host: str) -> str:
@@ -104,16 +147,18 @@ def etcd_binary() -> str:
 
 def etcd_command(binary: str, data_dir: Path, listen: EtcdListen) -> list[str]:
     """The etcd command line (pure): single member, small quotas."""
+    name = member_name(listen.index)
     command = [
         binary,
-        "--name=rdd",
+        f"--name={name}",
         f"--data-dir={data_dir.absolute()}",
         f"--listen-client-urls={listen.client_url}",
         f"--advertise-client-urls={listen.client_url}",
         f"--listen-peer-urls={listen.peer_url}",
         f"--initial-advertise-peer-urls={listen.peer_url}",
-        f"--initial-cluster=rdd={listen.peer_url}",
+        f"--initial-cluster={listen.initial_cluster or f'{name}={listen.peer_url}'}",
         "--initial-cluster-state=new",
+        f"--initial-cluster-token=rdd-{data_dir.absolute().parent.name}",
         "--auto-compaction-mode=revision",
         "--auto-compaction-retention=10000",
         "--quota-backend-bytes=1073741824",
@@ -189,7 +234,7 @@ def spawn_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> subprocess
     command = etcd_command(etcd_binary(), data_dir, listen)
     if listen.cwd is not None:
         # etcd binds its sockets without removing what a killed etcd left.
-        for name in (CLIENT_SOCKET, PEER_SOCKET):
+        for name in listen.sockets:
             with contextlib.suppress(FileNotFoundError):
                 (listen.cwd / name).unlink()
     env = dict(os.environ)
@@ -229,7 +274,7 @@ def wait_healthy(
             )
         time.sleep(0.05)
     if listen.cwd is not None:
-        for name in (CLIENT_SOCKET, PEER_SOCKET):
+        for name in listen.sockets:
             os.chmod(listen.cwd / name, 0o600)
 
 
@@ -239,3 +284,35 @@ def start_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> EtcdProces
     process = spawn_etcd(data_dir, log_path, listen)
     wait_healthy(process, listen, log_path, probe=listen.pki)
     return EtcdProcess(pid=process.pid, endpoint=listen.endpoint, peer_port=listen.peer_port)
+
+
+def _post(endpoint: str, path: str, body: dict[str, str], pki: Pki | None) -> dict | None:
+    """A call to etcd's JSON gateway (`/v3/...`), None when it does not answer."""
+    try:
+        connection = _connection(endpoint, pki, 1.0)
+        try:
+            connection.request(
+                "POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+            reply = json.load(connection.getresponse())
+        finally:
+            connection.close()
+    except (OSError, ValueError, http.client.HTTPException, ssl.SSLError):
+        return None
+    return reply if isinstance(reply, dict) else None
+
+
+def is_leader_member(endpoint: str, *, pki: Pki | None = None) -> bool:
+    """Whether the member at `endpoint` is its cluster's raft leader."""
+    reply = _post(endpoint, "/v3/maintenance/status", {}, pki)
+    if reply is None:
+        return False
+    member = (reply.get("header") or {}).get("member_id")
+    return member is not None and member == reply.get("leader")
+
+
+def read_value(endpoint: str, key: bytes, *, pki: Pki | None = None) -> bytes | None:
+    """The value of `key`, None when it is absent or etcd does not answer."""
+    reply = _post(endpoint, "/v3/kv/range", {"key": base64.b64encode(key).decode()}, pki)
+    kvs = (reply or {}).get("kvs") or []
+    return base64.b64decode(kvs[0].get("value", "")) if kvs else None

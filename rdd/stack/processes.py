@@ -28,15 +28,23 @@ def command_line(pid: int) -> str | None:
     return " ".join(argv)
 
 
+def has_markers(argv: Sequence[str], markers: Sequence[str]) -> bool:
+    """Every marker is one whole argument (`--data-dir=/h/etcd` does not
+    match `--data-dir=/h/etcd-1`) (pure)."""
+    arguments = set(argv)
+    return all(marker in arguments for marker in markers)
+
+
 def is_ours(pid: int | None, markers: Sequence[str]) -> bool:
     """Alive, and its command line has every marker (so a reused pid is
     never mistaken for, or signalled as, one of our processes)."""
     if pid is None or not is_alive(pid):
         return False
-    line = command_line(pid)
-    if line is None:  # no /proc: trust the pid
-        return True
-    return all(marker in line for marker in markers)
+    argv = cmdline(pid)
+    if argv is None:
+        # No /proc: trust the pid; a process that is gone has no command line.
+        return not Path("/proc/self/cmdline").exists()
+    return has_markers(argv, markers)
 
 
 def wait_gone(pid: int, timeout: float) -> bool:

@@ -39,6 +39,23 @@ COMPONENTS: tuple[str, ...] = ("etcd", "webhook", "limavm", "app")
 SERVICES: tuple[str, ...] = ("webhook", "limavm", "app")
 
 
+def instance_names(component: str, count: int) -> list[str]:
+    """`app`, `app-1`, `app-2`: the records of a component's replicas (etcd:
+    its members); the first keeps the component's own name (pure)."""
+    return [component] + [f"{component}-{i}" for i in range(1, count)]
+
+
+def component_of(instance: str) -> str:
+    """`app-1` -> `app` (pure)."""
+    base, _, index = instance.rpartition("-")
+    return base if base in COMPONENTS and index.isdigit() else instance
+
+
+def index_of(instance: str) -> int:
+    base, _, index = instance.rpartition("-")
+    return int(index) if base in COMPONENTS and index.isdigit() else 0
+
+
 @dataclass(frozen=True)
 class Record:
     """What the supervisor knows about one running component."""
@@ -93,6 +110,16 @@ class Layout:
     @property
     def etcd_data(self) -> Path:
         return self.home / "etcd"
+
+    def member_data(self, instance: str) -> Path:
+        """The data folder of one etcd member (`etcd`, `etcd-1`, ...)."""
+        return self.home / instance
+
+    def recorded(self) -> list[str]:
+        """Every instance with a record, in start order."""
+        names = [p.stem for p in self.run_dir.glob("*.json")] if self.run_dir.is_dir() else []
+        order = {name: i for i, name in enumerate(COMPONENTS)}
+        return sorted(names, key=lambda n: (order.get(component_of(n), 99), index_of(n)))
 
     @property
     def config_file(self) -> Path:

@@ -25,7 +25,9 @@ Called by `rdd svc` (rdd.cli.svc) and by test fixtures."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -38,19 +40,23 @@ from rdd.config import (
     Settings,
     SettingsError,
     environment_problems,
+    etcd_members,
     metrics_enabled,
     parse_listen,
+    replicas,
 )
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
 from rdd.logs import run_header
 from rdd.procs import cmdline, is_alive, pids
 from rdd.stack.etcd import (
-    CLIENT_SOCKET,
-    PEER_SOCKET,
     EtcdListen,
     EtcdNotFoundError,
-    is_healthy,
+    as_cluster,
+    client_socket,
+    is_leader_member,
+    peer_socket,
+    read_value,
     spawn_etcd,
     tcp_listen,
     unix_listen,
@@ -59,11 +65,19 @@ from rdd.stack.etcd import (
 from rdd.stack.health import SERVING, STOPPED, etcd_health, service_health
 from rdd.stack.ports import is_listening
 from rdd.stack.processes import deferred_signals, is_ours, terminate
-from rdd.stack.records import COMPONENTS, SERVICES, Layout, Record
+from rdd.stack.records import (
+    COMPONENTS,
+    SERVICES,
+    Layout,
+    Record,
+    component_of,
+    index_of,
+    instance_names,
+)
 from rdd.transport.channels import NO_CREDENTIALS, Credentials
 from rdd.transport.clientconfig import ClientConfig, write_config
 from rdd.transport.pki import Pki, PkiError
-from rdd.transport.sockets import is_unix_target, socket_path_problem, unix_target
+from rdd.transport.sockets import is_unix_target, join_targets, socket_path_problem, unix_target
 
 #: Seconds a component gets to stop after SIGTERM before SIGKILL. The limavm
 #: service stops its VMs first (RDD_STOP_TIMEOUT_SECONDS each, 30 by default).
@@ -112,21 +126,38 @@ class ComponentStatus:
     pid: int | None
     address: str
     health: str
+    #: etcd: the member is the cluster's leader; app/limavm: the replica runs the controller.
+    leader: bool = False
     #: The Prometheus endpoint of a service started with metrics, else "".
     metrics: str = ""
 
 
 @dataclass(frozen=True)
 class StackStatus:
+    #: The first replica (member) of each component.
     components: dict[str, ComponentStatus] = field(default_factory=dict)
+    #: Every replica (member) of each component, in order.
+    replicas: dict[str, list[ComponentStatus]] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> dict[str, str]:
-        return {name: c.address for name, c in self.components.items() if c.address}
+        """Each component's target: every replica's address, comma separated."""
+        found = {}
+        for name, first in self.components.items():
+            members = self.replicas.get(name) or [first]
+            addresses = [m.address for m in members if m.address]
+            if addresses:
+                found[name] = join_targets(addresses)
+        return found
 
     @property
     def serving(self) -> bool:
-        return all(c.health == SERVING for c in self.components.values())
+        every = [
+            m
+            for name in self.components
+            for m in self.replicas.get(name) or [self.components[name]]
+        ]
+        return all(c.health == SERVING for c in every)
 
 
 def wiring_for(component: str, endpoints: Mapping[str, str]) -> dict[str, str]:
@@ -177,6 +208,7 @@ class Supervisor:
         self.layout = Layout(self.home)
         self._lima_home = settings.lima_home.absolute()
         self._external_etcd = settings.etcd_endpoints
+        self._prefix = settings.etcd_prefix
 
     @property
     def pki(self) -> Pki:
@@ -184,11 +216,13 @@ class Supervisor:
 
     # -- identity -----------------------------------------------------------
 
-    def markers(self, component: str) -> list[str]:
-        """What the command line of this stack's process for `component` holds."""
+    def markers(self, instance: str) -> list[str]:
+        """Whole arguments the command line of this stack's process for
+        `instance` (`etcd`, `etcd-1`, `app`, `app-2`, ...) holds."""
+        component = component_of(instance)
         if component == "etcd":
-            return ["etcd", f"--data-dir={self.layout.etcd_data}"]
-        return [f"services.{component}", str(self.layout.address_file(component))]
+            return [f"--data-dir={self.layout.member_data(instance)}"]
+        return [f"services.{component}", str(self.layout.address_file(instance))]
 
     def _ours(self, record: Record | None) -> bool:
         return (
@@ -197,11 +231,27 @@ class Supervisor:
             and is_ours(record.pid, self.markers(record.component))
         )
 
+    def _instance_of(self, argv: list[str]) -> str | None:
+        """Which instance of this stack a command line is, if any (pure but for paths)."""
+        data_prefix = f"--data-dir={self.home}/"
+        for arg in argv:
+            if arg.startswith(data_prefix):
+                instance = arg.removeprefix(data_prefix)
+                if component_of(instance) == "etcd":
+                    return instance
+        for arg in argv:
+            path = Path(arg)
+            if path.parent == self.layout.run_dir and path.suffix == ".address":
+                instance = path.stem
+                if f"services.{component_of(instance)}" in argv:
+                    return instance
+        return None
+
     def strays(self) -> list[tuple[str, int]]:
-        """(component, pid) of each live process of this RDD_HOME that no
+        """(instance, pid) of each live process of this RDD_HOME that no
         record names: what a starter killed between spawn and record left."""
         recorded = set()
-        for name in COMPONENTS:
+        for name in self.layout.recorded():
             record = self.layout.read_record(name)
             if record is not None and record.pid:
                 recorded.add(record.pid)
@@ -210,19 +260,15 @@ class Supervisor:
             if pid in recorded or pid == os.getpid():
                 continue
             argv = cmdline(pid)
-            if not argv:
-                continue
-            line = " ".join(argv)
-            for name in COMPONENTS:
-                if all(marker in line for marker in self.markers(name)) and is_alive(pid):
-                    found.append((name, pid))
-                    break
+            instance = self._instance_of(argv) if argv else None
+            if instance is not None and is_alive(pid):
+                found.append((instance, pid))
         return found
 
     def _stop_strays(self) -> list[Outcome]:
         outcomes = []
         for name, pid in self.strays():
-            killed = terminate(pid, grace=STOP_GRACE[name])
+            killed = terminate(pid, grace=STOP_GRACE[component_of(name)])
             outcomes.append(Outcome(f"{name} (unrecorded)", "killed" if killed else "stopped", pid))
         return outcomes
 
@@ -269,35 +315,78 @@ class Supervisor:
         except SettingsError as exc:
             raise StackError(str(exc)) from None
 
-    def _socket_problems(self) -> list[str]:
-        paths = [self.layout.socket_file(s) for s in SERVICES]
+    def _socket_problems(self, members: int, replicas: int) -> list[str]:
+        paths = [
+            self.layout.socket_file(instance)
+            for service in SERVICES
+            for instance in instance_names(service, replicas)
+        ]
         if not self._external_etcd:
-            paths += [self.layout.run_dir / CLIENT_SOCKET, self.layout.run_dir / PEER_SOCKET]
+            for index in range(members):
+                paths += [self.layout.run_dir / client_socket(index)]
+                paths += [self.layout.run_dir / peer_socket(index)]
         problems = [socket_path_problem(path) for path in paths]
         return [p for p in problems if p][:1]
+
+    def _counts(self) -> tuple[int, int]:
+        """(etcd members, replicas per service): as asked, else what this
+        stack has (so a plain `svc start` brings back exactly what is
+        missing), else 1."""
+        try:
+            members, count = etcd_members(self._env), replicas(self._env)
+        except SettingsError as exc:
+            raise StackError(str(exc)) from None
+        if not self._env.get("RDD_ETCD_MEMBERS", "").strip():
+            members = len(self._existing_members()) or members
+        if not self._env.get("RDD_REPLICAS", "").strip():
+            recorded = [index_of(n) for n in self.layout.recorded() if component_of(n) in SERVICES]
+            count = max(recorded, default=count - 1) + 1
+        return members, count
+
+    def _existing_members(self) -> list[str]:
+        return [
+            name
+            for name in instance_names("etcd", 5)
+            if (self.layout.member_data(name) / "member").is_dir()
+        ]
 
     def start(self, *, timeout: float = DEFAULT_START_TIMEOUT) -> list[Outcome]:
         """Bring every component to SERVING; returns what was done to each.
         A variable no service could use is a StackError before anything starts."""
         problems = environment_problems(self._env)
         listen = self._listen()
+        members, count = self._counts()
         if not listen.tcp:
-            problems += self._socket_problems()
+            problems += self._socket_problems(members, count)
         if problems:
             raise StackError("; ".join(problems))
         self.layout.prepare()
         with self.layout.locked():
             self._ensure_credentials(listen)
             outcomes = self._stop_strays()
-            etcd = self._ensure_etcd(listen)
-            outcomes.append(etcd)
-            endpoints = {"etcd": etcd.address}
+            etcd = self._ensure_etcd(listen, members)
+            outcomes += etcd
+            endpoints = {"etcd": join_targets([o.address for o in etcd])}
             for service in SERVICES:
-                outcome = self._ensure_service(service, endpoints, listen, timeout=timeout)
-                endpoints[service] = outcome.address
-                outcomes.append(outcome)
+                started = [
+                    self._ensure_service(instance, endpoints, listen, timeout=timeout)
+                    for instance in instance_names(service, count)
+                ]
+                endpoints[service] = join_targets([o.address for o in started])
+                outcomes += started
+            outcomes += self._scale_down(count)
             self._write_client_config(endpoints, listen)
         return outcomes
+
+    def _scale_down(self, count: int) -> list[Outcome]:
+        """Stop the replicas beyond `count` that an earlier start made."""
+        wanted = {i for service in SERVICES for i in instance_names(service, count)}
+        extra = [
+            name
+            for name in reversed(self.layout.recorded())
+            if component_of(name) in SERVICES and name not in wanted
+        ]
+        return [self._stop_component(name) for name in extra]
 
     def _write_client_config(self, endpoints: dict[str, str], listen: Listen) -> None:
         ca, token = "", ""
@@ -308,74 +397,108 @@ class Supervisor:
                 raise StackError(str(exc)) from None
         write_config(self.layout.config_file, ClientConfig(endpoints, ca=ca, token=token))
 
-    def _ensure_etcd(self, listen: Listen) -> Outcome:
-        record = self.layout.read_record("etcd")
+    def _ensure_etcd(self, listen: Listen, members: int) -> list[Outcome]:
+        """Every member of the cluster running (or the external etcd checked).
+        A live member is kept even while the cluster has no quorum; the
+        missing ones are all spawned before any is waited for, since no
+        member is healthy until a majority runs."""
         if self._external_etcd:
+            return [self._external()]
+        self._check_cluster_size(members)
+        names = instance_names("etcd", members)
+        records = [self.layout.read_record(name) for name in names]
+        for index, record in enumerate(records):
+            if record is not None and (
+                not record.managed or not same_transport(record.address, listen)
+            ):
+                if self._ours(record):
+                    assert record.pid is not None
+                    terminate(record.pid, grace=STOP_GRACE["etcd"])
+                records[index] = None
+        listens = as_cluster(
+            [self._etcd_listen(listen, index, record) for index, record in enumerate(records)]
+        )
+        outcomes: list[Outcome] = []
+        waiting: list[tuple[str, subprocess.Popen[bytes], EtcdListen]] = []
+        for name, record, member in zip(names, records, listens, strict=True):
             if self._ours(record):
-                assert record is not None and record.pid is not None
-                terminate(record.pid, grace=STOP_GRACE["etcd"])
-            if etcd_health(self._external_etcd) != SERVING:
-                raise StackError(
-                    f"etcd at {self._external_etcd} (RDD_ETCD_ENDPOINTS) is not healthy"
-                )
-            self.layout.write_record(
-                Record("etcd", pid=None, address=self._external_etcd, managed=False)
-            )
-            return Outcome("etcd", "external", None, self._external_etcd)
-        action = "started"
-        if record is not None and record.managed:
-            action = "restarted"
-            if self._ours(record):
-                assert record.pid is not None
-                current = same_transport(record.address, listen) and is_healthy(
-                    record.address, pki=self._etcd_probe_pki(record.address)
-                )
-                if current:
-                    return Outcome("etcd", "running", record.pid, record.address)
-                terminate(record.pid, grace=STOP_GRACE["etcd"])
-            if not same_transport(record.address, listen):
-                record = None
-        else:
-            record = None
-        etcd_listen = self._etcd_listen(listen, record)
-        log_path = self.layout.log_file("etcd")
-        _log_header(log_path, "etcd")
-        try:
-            with deferred_signals():
-                process = spawn_etcd(self.layout.etcd_data, log_path, etcd_listen)
-                self.layout.write_record(
-                    Record(
-                        "etcd",
-                        pid=process.pid,
-                        address=etcd_listen.endpoint,
-                        port=etcd_listen.port,
-                        peer_port=etcd_listen.peer_port,
+                assert record is not None
+                outcomes.append(Outcome(name, "running", record.pid, record.address))
+                continue
+            log_path = self.layout.log_file(name)
+            _log_header(log_path, name)
+            try:
+                with deferred_signals():
+                    process = spawn_etcd(self.layout.member_data(name), log_path, member)
+                    self.layout.write_record(
+                        Record(
+                            name,
+                            pid=process.pid,
+                            address=member.endpoint,
+                            port=member.port,
+                            peer_port=member.peer_port,
+                        )
                     )
-                )
-            wait_healthy(process, etcd_listen, log_path, probe=etcd_listen.pki)
-        except (EtcdNotFoundError, RuntimeError, OSError) as exc:
-            self.layout.remove_record("etcd")
-            raise StackError(
-                f"etcd did not start: {exc}",
-                log_tail=self.layout.log_tail("etcd"),
-                log_path=log_path,
-            ) from None
-        return Outcome("etcd", action, process.pid, etcd_listen.endpoint)
+            except (EtcdNotFoundError, OSError) as exc:
+                raise self._etcd_failure(name, exc) from None
+            waiting.append((name, process, member))
+            outcomes.append(
+                Outcome(name, "restarted" if record else "started", process.pid, member.endpoint)
+            )
+        for name, process, member in waiting:
+            try:
+                wait_healthy(process, member, self.layout.log_file(name), probe=member.pki)
+            except RuntimeError as exc:
+                self.layout.remove_record(name)
+                raise self._etcd_failure(name, exc) from None
+        return outcomes
 
-    def _etcd_listen(self, listen: Listen, record: Record | None) -> EtcdListen:
+    def _etcd_failure(self, name: str, exc: Exception) -> StackError:
+        return StackError(
+            f"etcd did not start: {exc}",
+            log_tail=self.layout.log_tail(name),
+            log_path=self.layout.log_file(name),
+        )
+
+    def _check_cluster_size(self, members: int) -> None:
+        """A cluster keeps the size it was made with: members are not added
+        or removed by a later start with another count."""
+        existing = self._existing_members()
+        if existing and len(existing) != members:
+            raise StackError(
+                f"this stack's etcd was made with {len(existing)} member(s), not {members}: "
+                "start it with that count (RDD_ETCD_MEMBERS), or stop it and remove "
+                f"{self.home}/etcd* to make a new one (its data is lost)"
+            )
+
+    def _external(self) -> Outcome:
+        record = self.layout.read_record("etcd")
+        if self._ours(record):
+            assert record is not None and record.pid is not None
+            terminate(record.pid, grace=STOP_GRACE["etcd"])
+        if etcd_health(self._external_etcd) != SERVING:
+            raise StackError(f"etcd at {self._external_etcd} (RDD_ETCD_ENDPOINTS) is not healthy")
+        self.layout.write_record(
+            Record("etcd", pid=None, address=self._external_etcd, managed=False)
+        )
+        return Outcome("etcd", "external", None, self._external_etcd)
+
+    def _etcd_listen(self, listen: Listen, index: int, record: Record | None) -> EtcdListen:
         if not listen.tcp:
-            return unix_listen(self.layout.run_dir)
+            return unix_listen(self.layout.run_dir, index)
         return tcp_listen(
             listen.client_host,
             self.pki,
             client_port=reusable_port(record, listen.client_host),
             peer_port=_reusable_peer_port(record),
+            index=index,
         )
 
     def _ensure_service(
         self, name: str, endpoints: Mapping[str, str], listen: Listen, *, timeout: float
     ) -> Outcome:
-        wiring = wiring_for(name, endpoints)
+        component = component_of(name)
+        wiring = wiring_for(component, endpoints)
         if metrics_enabled(self._env):
             wiring["RDD_METRICS"] = "1"
         record = self.layout.read_record(name)
@@ -389,7 +512,7 @@ class Supervisor:
             )
             if is_current(record, wiring=wiring, healthy=healthy):
                 return Outcome(name, "running", record.pid, record.address)
-            terminate(record.pid, grace=STOP_GRACE[name])
+            terminate(record.pid, grace=STOP_GRACE[component])
         port = 0
         if listen.tcp and record is not None and not is_unix_target(record.address):
             port = reusable_port(record, listen.client_host)
@@ -431,7 +554,7 @@ class Supervisor:
         command = [
             sys.executable,
             "-m",
-            f"services.{name}",
+            f"services.{component_of(name)}",
             "--listen",
             listen,
             "--address-file",
@@ -471,7 +594,7 @@ class Supervisor:
                 if service_health(address, credentials=self._probe(address)) == SERVING:
                     return address
             if time.monotonic() > deadline:
-                terminate(process.pid, grace=STOP_GRACE[name])
+                terminate(process.pid, grace=STOP_GRACE[component_of(name)])
                 self.layout.remove_record(name)
                 raise self._failure(name, f"{name} did not report SERVING within {timeout:g}s")
             time.sleep(0.05)
@@ -499,14 +622,17 @@ class Supervisor:
         with self.layout.locked():
             self.layout.remove_config()
             strays = self.strays()
-            for name in reversed(COMPONENTS):
-                outcomes.append(self._stop_component(name))
+            recorded = self.layout.recorded()
+            for component in reversed(COMPONENTS):
+                instances = [n for n in reversed(recorded) if component_of(n) == component]
+                for name in instances or [component]:
+                    outcomes.append(self._stop_component(name))
                 for stray, pid in strays:
-                    if stray == name:
-                        killed = terminate(pid, grace=STOP_GRACE[name])
+                    if component_of(stray) == component:
+                        killed = terminate(pid, grace=STOP_GRACE[component])
                         action = "killed" if killed else "stopped"
-                        outcomes.append(Outcome(f"{name} (unrecorded)", action, pid))
-                if name == "limavm":
+                        outcomes.append(Outcome(f"{stray} (unrecorded)", action, pid))
+                if component == "limavm":
                     outcomes.extend(self._stop_orphan_vms())
         return outcomes
 
@@ -518,7 +644,7 @@ class Supervisor:
             outcome = Outcome(name, "external", None, record.address)
         elif self._ours(record):
             assert record.pid is not None
-            killed = terminate(record.pid, grace=STOP_GRACE[name])
+            killed = terminate(record.pid, grace=STOP_GRACE[component_of(name)])
             outcome = Outcome(name, "killed" if killed else "stopped", record.pid, record.address)
         else:
             outcome = Outcome(name, "not running", record.pid, record.address)
@@ -558,26 +684,50 @@ class Supervisor:
     # -- status -------------------------------------------------------------
 
     def status(self) -> StackStatus:
-        """pid, address and health of each component (probes bounded at 1 s)."""
-        components = {}
-        for name in COMPONENTS:
-            record = self.layout.read_record(name)
-            if record is None:
-                components[name] = ComponentStatus(pid=None, address="", health=STOPPED)
-            elif not record.managed:
-                health = etcd_health(record.address)
-                components[name] = ComponentStatus(None, record.address, health)
-            elif not self._ours(record):
-                components[name] = ComponentStatus(pid=None, address=record.address, health=STOPPED)
-            elif name == "etcd":
-                health = etcd_health(record.address, pki=self._etcd_probe_pki(record.address))
-                components[name] = ComponentStatus(record.pid, record.address, health)
-            else:
-                health = service_health(record.address, credentials=self._probe(record.address))
-                components[name] = ComponentStatus(
-                    record.pid, record.address, health, metrics=record.metrics
+        """pid, address, health and leadership of every member and replica
+        (probes bounded at 1 s)."""
+        recorded = self.layout.recorded()
+        replicas = {}
+        for component in COMPONENTS:
+            names = [n for n in recorded if component_of(n) == component] or [component]
+            replicas[component] = [self._instance_status(name) for name in names]
+        self._mark_leaders(replicas)
+        return StackStatus({c: r[0] for c, r in replicas.items()}, replicas)
+
+    def _instance_status(self, name: str) -> ComponentStatus:
+        record = self.layout.read_record(name)
+        if record is None:
+            return ComponentStatus(pid=None, address="", health=STOPPED)
+        if not record.managed:
+            return ComponentStatus(None, record.address, etcd_health(record.address))
+        if not self._ours(record):
+            return ComponentStatus(pid=None, address=record.address, health=STOPPED)
+        if component_of(name) == "etcd":
+            pki = self._etcd_probe_pki(record.address)
+            health = etcd_health(record.address, pki=pki)
+            leader = health == SERVING and is_leader_member(record.address, pki=pki)
+            return ComponentStatus(record.pid, record.address, health, leader)
+        health = service_health(record.address, credentials=self._probe(record.address))
+        return ComponentStatus(record.pid, record.address, health, metrics=record.metrics)
+
+    def _mark_leaders(self, replicas: dict[str, list[ComponentStatus]]) -> None:
+        """Which app and limavm replica runs its controller, from the
+        election keys (values `host/pid`)."""
+        members = [m for m in replicas["etcd"] if m.health == SERVING]
+        if not members:
+            return
+        endpoint = members[0].address.split(",")[0]
+        pki = self._etcd_probe_pki(endpoint)
+        for component in ("app", "limavm"):
+            key = f"{self._prefix}/leaders/{component}-controller".encode()
+            value = read_value(endpoint, key, pki=pki)
+            holder = value.decode(errors="replace") if value else ""
+            replicas[component] = [
+                dataclasses.replace(
+                    r, leader=bool(r.pid) and holder == f"{socket.gethostname()}/{r.pid}"
                 )
-        return StackStatus(components)
+                for r in replicas[component]
+            ]
 
 
 def _reusable_peer_port(record: Record | None) -> int:

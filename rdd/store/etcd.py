@@ -67,6 +67,32 @@ class Write:
 
 
 @dataclass(frozen=True)
+class Fence:
+    """One leader's term: a write that carries it commits only while the
+    election key is still the one this leader created, at `revision`. An
+    ex-leader that wakes after its lease expired cannot write (the compare
+    fails in the same transaction), which a lock alone does not ensure."""
+
+    key: bytes
+    revision: int
+
+    def header(self) -> str:
+        """How a fence travels in call metadata (`rdd-fence`) (pure)."""
+        return f"{self.revision}:{self.key.decode()}"
+
+    @classmethod
+    def parse(cls, text: str) -> Fence | None:
+        revision, _, key = text.partition(":")
+        if not revision.isdigit() or not key:
+            return None
+        return cls(key=key.encode(), revision=int(revision))
+
+
+class FencedError(ConflictError):
+    """A write carried a fence whose term has ended: its leader lost the lease."""
+
+
+@dataclass(frozen=True)
 class StoreEvent:
     """ADDED, MODIFIED or DELETED, with the object as of `revision`."""
 
@@ -125,18 +151,16 @@ class EtcdStore:
         credentials: Credentials = NO_CREDENTIALS,
     ) -> EtcdStore:
         """`endpoints` is etcd's comma list (`unix:///path`, `https://HOST:PORT`,
-        `http://HOST:PORT`); the first reachable one is used."""
-        last_error: Exception | None = None
-        for endpoint in [e.strip() for e in endpoints.split(",") if e.strip()]:
-            client = _Client(endpoint, credentials, timeout=timeout)
-            store = cls(client, KeyLayout(prefix), timeout)
-            try:
-                await store.revision()
-                return store
-            except UnavailableError as exc:
-                last_error = exc
-                await client.close()
-        raise UnavailableError(f"etcd is unreachable at {endpoints}: {last_error}")
+        `http://HOST:PORT`): one client over all of them, which moves to
+        another member when one is down. UnavailableError when none answers."""
+        client = _Client(endpoints, credentials, timeout=timeout)
+        store = cls(client, KeyLayout(prefix), timeout)
+        try:
+            await store.revision()
+        except UnavailableError as exc:
+            await client.close()
+            raise UnavailableError(f"etcd is unreachable at {endpoints}: {exc}") from None
+        return store
 
     async def close(self) -> None:
         await self._client.close()
@@ -320,18 +344,28 @@ class EtcdStore:
             self._lease = (int(granted.ID), now)
         return self._lease[0]
 
-    async def commit(self, writes: Sequence[Write]) -> Sequence[Any | None]:
-        """Apply all writes in one etcd transaction, or none of them.
+    async def commit(
+        self, writes: Sequence[Write], *, fence: Fence | None = None
+    ) -> Sequence[Any | None]:
+        """Apply all writes in one etcd transaction, or none of them; with a
+        `fence`, only while that leader's term lasts.
 
         Returns the new objects with their resourceVersion (None for removals).
-        Raises AlreadyExistsError / ConflictError when a compare fails.
+        Raises AlreadyExistsError / ConflictError (FencedError) when a compare fails.
         """
         compares: Ops = []
         ops: Ops = []
+        if fence is not None:
+            compares.append(_created_at(fence.key, fence.revision))
         for write in writes:
             await self._plan(write, compares, ops)
         response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=ops))
         if not response.succeeded:
+            if fence is not None and await self._term_ended(fence):
+                raise FencedError(
+                    f"not the leader any more (term {fence.revision} of "
+                    f"{fence.key.decode()} ended): the write was not made"
+                )
             await self._explain_failure(writes)
         revision = str(response.header.revision)
         results: Objects = []
@@ -430,6 +464,90 @@ class EtcdStore:
                     raise ConflictError(conflict_message(kind, meta.name))
         raise ConflictError("the transaction's preconditions changed; please retry")
 
+    # -- leases and leader election (rdd.runtime.leadership) ------------------
+
+    def leader_key(self, name: str) -> bytes:
+        return f"{self._layout.prefix}/leaders/{name}".encode()
+
+    async def grant_lease(self, ttl: int) -> int:
+        response = await self._lease_call("LeaseGrant", rpc.LeaseGrantRequest(TTL=ttl))
+        return int(response.ID)
+
+    async def keep_alive(self, lease: int) -> int:
+        """Renew the lease; its remaining TTL in seconds, 0 when it expired."""
+        await self._client.connect()
+        try:
+            async for reply in self._client.leasestub.LeaseKeepAlive(
+                iter([rpc.LeaseKeepAliveRequest(ID=lease)]), timeout=self._timeout
+            ):
+                return max(0, int(reply.TTL))
+        except grpc.aio.AioRpcError as exc:
+            raise _store_error(exc) from None
+        return 0
+
+    async def revoke_lease(self, lease: int) -> None:
+        await self._lease_call("LeaseRevoke", rpc.LeaseRevokeRequest(ID=lease))
+
+    async def _lease_call(self, method: str, request: Any) -> Any:
+        await self._client.connect()
+        try:
+            return await getattr(self._client.leasestub, method)(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _store_error(exc) from None
+
+    async def campaign(self, name: str, identity: str, lease: int) -> Fence | None:
+        """Become the leader of `name` when nobody is: the key is created on
+        `lease` (it goes when the lease expires). The term, or None."""
+        key = self.leader_key(name)
+        put = rpc.RequestOp(
+            request_put=rpc.PutRequest(key=key, value=identity.encode(), lease=lease)
+        )
+        response = await self._call(
+            "Txn", rpc.TxnRequest(compare=[_created_at(key, 0)], success=[put])
+        )
+        return (
+            Fence(key=key, revision=int(response.header.revision)) if response.succeeded else None
+        )
+
+    async def leader(self, name: str) -> tuple[str, int] | None:
+        """(identity, term revision) of the current leader of `name`, if any."""
+        response = await self._call("Range", rpc.RangeRequest(key=self.leader_key(name)))
+        if not response.kvs:
+            return None
+        kv = response.kvs[0]
+        return kv.value.decode(errors="replace"), int(kv.create_revision)
+
+    async def resign(self, fence: Fence) -> None:
+        """End the term early (a clean step-down), only if it is still ours."""
+        delete = rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=fence.key))
+        await self._call(
+            "Txn",
+            rpc.TxnRequest(compare=[_created_at(fence.key, fence.revision)], success=[delete]),
+        )
+
+    async def wait_deleted(self, key: bytes, *, timeout: float) -> None:
+        """Return once `key` is deleted, or after `timeout` seconds."""
+        try:
+            watch = await self._client.watch(key)
+        except (aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
+            raise UnavailableError(f"etcd: cannot watch {key.decode()}: {exc}") from None
+
+        async def deleted() -> None:
+            async for event in watch:
+                if event.kind == "DELETE":
+                    return
+
+        try:
+            await asyncio.wait_for(deleted(), timeout)
+        except (TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError):
+            pass
+        finally:
+            await _quietly_cancel(watch)
+
+    async def _term_ended(self, fence: Fence) -> bool:
+        current = await self._call("Range", rpc.RangeRequest(key=fence.key))
+        return not current.kvs or int(current.kvs[0].create_revision) != fence.revision
+
     async def watch(
         self, kind: Kind, namespace: str, since: int, *, with_prev: bool = False
     ) -> AsyncIterator[StoreEvent]:
@@ -501,6 +619,16 @@ class EtcdStore:
             )
         except grpc.aio.AioRpcError as exc:
             raise _store_error(exc) from None
+
+
+def _created_at(key: bytes, revision: int) -> Any:
+    """Compare: `key` was created at `revision` (0: it does not exist)."""
+    return rpc.Compare(
+        key=key,
+        result=rpc.Compare.EQUAL,
+        target=rpc.Compare.CREATE,
+        create_revision=revision,
+    )
 
 
 async def _quietly_cancel(watch: Any) -> None:

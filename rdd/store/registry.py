@@ -7,6 +7,7 @@ writes that carry a resourceVersion are a single compare-and-swap.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from rdd.meta.finalizers import remove_finalizer
 from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import controller_ref, remove_owner_reference
 from rdd.store import rules
-from rdd.store.etcd import EtcdStore, StoreEvent, Write, conflict_message
+from rdd.store.etcd import EtcdStore, Fence, FencedError, StoreEvent, Write, conflict_message
 from rdd.store.paging import Page
 
 _UNCONDITIONAL_RETRIES = 16
@@ -56,8 +57,16 @@ class Registry:
         self, store: EtcdStore, admit: Admit | None = None, cache: Cache | None = None
     ) -> None:
         self.store = store
+        #: The term every write of this registry is fenced by (a leader's controller).
+        self.fence: Fence | None = None
         self._admit = admit or _admit_nothing
         self._cache = cache
+
+    def fenced(self, fence: Fence | None) -> Registry:
+        """This registry, its writes fenced by `fence` (None: unfenced)."""
+        view = copy.copy(self)
+        view.fence = fence
+        return view
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Any:
         obj = await self.store.get(kind, namespace, name)
@@ -116,7 +125,7 @@ class Registry:
         if dry_run:
             await self._check_absent(writes)
             return new
-        return (await self.store.commit(writes))[0]
+        return (await self.store.commit(writes, fence=self.fence))[0]
 
     async def _check_absent(self, writes: Sequence[Write]) -> None:
         for write in writes:
@@ -243,7 +252,9 @@ class Registry:
                 return new
             target = None if rules.is_gone(new) else new
             try:
-                written = (await self.store.commit([Write(kind, old, target)]))[0]
+                written = (await self.store.commit([Write(kind, old, target)], fence=self.fence))[0]
+            except FencedError:
+                raise  # no retry brings the term back
             except ConflictError:
                 if wanted_version and not guessed:
                     raise

@@ -16,6 +16,8 @@ plugin on a thread for every call, measured at ~0.4 ms per call here.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 import grpc
 
 from rdd.transport.pki import Pki, PkiError
-from rdd.transport.sockets import is_unix_target
+from rdd.transport.sockets import is_unix_target, socket_path, split_targets
 
 #: Below etcd's 1.5 MiB request limit, so any accepted object can be stored.
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -56,9 +58,7 @@ class Credentials:
 NO_CREDENTIALS = Credentials()
 
 
-def split_target(target: str) -> tuple[str, bool]:
-    """(gRPC target, whether it is TLS) for an endpoint as the records and
-    configurations write them (pure)."""
+def _one_target(target: str) -> tuple[str, bool]:
     if is_unix_target(target):
         return target, False
     if target.startswith("https://"):
@@ -66,6 +66,73 @@ def split_target(target: str) -> tuple[str, bool]:
     if target.startswith("http://"):
         return target.removeprefix("http://").rstrip("/"), False
     return target, True
+
+
+def _is_ip_address(host_port: str) -> bool:
+    host = host_port.rpartition(":")[0].strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def split_target(endpoint: str) -> tuple[str, bool]:
+    """(gRPC target, whether it is TLS) for an endpoint as the records and
+    configurations write them: one target, or several replicas' separated by
+    commas, which become one target gRPC's own resolver spreads calls over
+    and fails over between (`unix:///a,/b`; `ipv4:H:P,H:P`) (pure)."""
+    targets = split_targets(endpoint)
+    if len(targets) <= 1:
+        return _one_target(endpoint)
+    parsed = [_one_target(t) for t in targets]
+    tls = parsed[0][1]
+    if all(is_unix_target(t) for t, _ in parsed):
+        paths = [str(socket_path(t)) for t, _ in parsed]
+        return f"unix://{','.join(paths)}", False
+    if all(_is_ip_address(t) for t, _ in parsed):
+        family = "ipv6" if "[" in parsed[0][0] else "ipv4"
+        return f"{family}:{','.join(t for t, _ in parsed)}", tls
+    return parsed[0][0], tls  # host names: gRPC cannot list several; the first
+
+
+#: Reads are retried on UNAVAILABLE (a replica that died with the call in
+#: flight); writes are not, beyond gRPC's transparent retry of calls that
+#: never reached a server: a retried write might have landed already.
+_READS = [
+    {"service": service, "method": method}
+    for service in (
+        "rdd.app.v1alpha1.AppService",
+        "rdd.lima.v1alpha1.LimaVMService",
+        "rdd.core.v1.ConfigMapService",
+        "rdd.core.v1.EventService",
+    )
+    for method in ("Get", "List")
+]
+_RETRY_READS = {
+    "name": _READS,
+    "retryPolicy": {
+        "maxAttempts": 4,
+        "initialBackoff": "0.05s",
+        "maxBackoff": "0.5s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    },
+}
+
+
+def _service_config(endpoint: str) -> list[tuple[str, Any]]:
+    """Options for an endpoint: reads retried; for several replicas,
+    round_robin over all and the first address as the TLS authority (pure)."""
+    targets = split_targets(endpoint)
+    config: dict[str, Any] = {"methodConfig": [_RETRY_READS]}
+    options: list[tuple[str, Any]] = []
+    if len(targets) > 1:
+        config["loadBalancingConfig"] = [{"round_robin": {}}]
+        first = _one_target(targets[0])[0]
+        if not is_unix_target(first):
+            options.append(("grpc.default_authority", first))
+    return [("grpc.service_config", json.dumps(config)), *options]
 
 
 def channel_credentials(credentials: Credentials, *, tls: bool) -> grpc.ChannelCredentials | None:
@@ -96,13 +163,13 @@ class _WithMetadata:
         return self._call(*args, metadata=merged, **kwargs)
 
 
-class TokenChannel(grpc.aio.Channel):
-    """A channel whose every call carries the bearer token; everything else
-    is the wrapped channel's."""
+class MetadataChannel(grpc.aio.Channel):
+    """A channel whose every call carries extra metadata (the bearer token, a
+    leader's fence); everything else is the wrapped channel's."""
 
-    def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
+    def __init__(self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
         self._channel = channel
-        self._metadata = bearer_metadata(token)
+        self._metadata = metadata
 
     def unary_unary(self, *args: Any, **kwargs: Any) -> Any:
         return _WithMetadata(self._channel.unary_unary(*args, **kwargs), self._metadata)
@@ -128,7 +195,7 @@ class TokenChannel(grpc.aio.Channel):
     async def channel_ready(self) -> None:
         await self._channel.channel_ready()
 
-    async def __aenter__(self) -> TokenChannel:
+    async def __aenter__(self) -> MetadataChannel:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -155,12 +222,23 @@ def open_channel(
     if tls and not credentials.ca:
         raise PkiError(f"{target}: a TLS endpoint, and no CA to check it with")
     creds = channel_credentials(credentials, tls=tls)
-    opts = _options(max_send_bytes, options)
+    opts = _options(max_send_bytes, [*_service_config(target), *options])
     if creds is None:
         channel = grpc.aio.insecure_channel(address, options=opts)
     else:
         channel = grpc.aio.secure_channel(address, creds, options=opts)
-    return TokenChannel(channel, credentials.token) if credentials.token else channel
+    return (
+        MetadataChannel(channel, bearer_metadata(credentials.token))
+        if credentials.token
+        else channel
+    )
+
+
+def with_metadata(
+    channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
+) -> grpc.aio.Channel:
+    """`channel`, every call also carrying `metadata`; closing it closes `channel`."""
+    return MetadataChannel(channel, metadata)
 
 
 def open_sync_channel(target: str, credentials: Credentials = NO_CREDENTIALS) -> grpc.Channel:

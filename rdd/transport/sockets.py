@@ -52,3 +52,13 @@ def check_socket_path(path: Path) -> Path:
     if problem:
         raise SocketPathError(problem)
     return path
+
+
+def join_targets(targets: list[str]) -> str:
+    """Several replicas' targets as one endpoint, comma separated, as the
+    records, `svc status` and the client configuration show it (pure)."""
+    return ",".join(t for t in targets if t)
+
+
+def split_targets(endpoint: str) -> list[str]:
+    return [t.strip() for t in endpoint.split(",") if t.strip()]

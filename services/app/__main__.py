@@ -8,6 +8,7 @@ from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
+from rdd.runtime.leadership import Elected
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
@@ -18,11 +19,11 @@ from rdd.server.process import (
     parse_args,
     run_main,
 )
-from rdd.server.resources import ResourceServicer
-from rdd.store.etcd import EtcdStore
+from rdd.server.resources import FENCE_HEADER, ResourceServicer
+from rdd.store.etcd import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
-from rdd.transport.channels import open_channel
+from rdd.transport.channels import open_channel, with_metadata
 from services.app.controller import AppContext, AppController
 
 
@@ -40,22 +41,26 @@ async def main() -> None:
         settings.webhook_address, security.credentials, max_send_bytes=MAX_REVIEW_BYTES
     )
     limavm_channel = open_channel(settings.limavm_address, security.credentials)
-    apps = Informer(store, APP)
+    apps = Informer(store, APP)  # the API's cache, on every replica
     registry = Registry(store, admit=AdmissionClient(webhook).admit, cache=cache_of(apps))
-    controller = AppController(
-        AppContext(
-            registry=registry,
-            apps=apps,
-            limavms=Informer(store, LIMAVM),
-            configmaps=Informer(store, CONFIGMAP),
-            limavm_client=ResourceClient(LIMAVM, limavm_channel, timeout=settings.rpc_timeout),
-            configmap_client=ResourceClient(
-                CONFIGMAP, limavm_channel, timeout=settings.rpc_timeout
-            ),
-            recorder=EventRecorder(store, component="app-controller"),
-            default_template=DEFAULT_TEMPLATE,
+
+    def controller_for(fence: Fence) -> AppController:
+        """The App controller of one leader's term: its writes, here and
+        through the LimaVM service, carry the term."""
+        fenced = with_metadata(limavm_channel, ((FENCE_HEADER, fence.header()),))
+        return AppController(
+            AppContext(
+                registry=registry.fenced(fence),
+                apps=Informer(store, APP),
+                limavms=Informer(store, LIMAVM),
+                configmaps=Informer(store, CONFIGMAP),
+                limavm_client=ResourceClient(LIMAVM, fenced, timeout=settings.rpc_timeout),
+                configmap_client=ResourceClient(CONFIGMAP, fenced, timeout=settings.rpc_timeout),
+                recorder=EventRecorder(store, component="app-controller"),
+                default_template=DEFAULT_TEMPLATE,
+            )
         )
-    )
+
     servicer = ResourceServicer(
         APP,
         registry,
@@ -70,7 +75,8 @@ async def main() -> None:
         lambda s: app_pb2_grpc.add_AppServiceServicer_to_server(servicer, s),
         app_pb2.DESCRIPTOR.services_by_name["AppService"].full_name,
     )
-    process.add_component(controller)
+    process.add_component(apps)
+    process.add_component(Elected(store, "app-controller", controller_for))
     process.add_component(watch_store(store, process.set_serving))
     try:
         await process.run()

@@ -14,6 +14,7 @@ from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
 from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
+from rdd.runtime.leadership import Elected
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
@@ -25,7 +26,7 @@ from rdd.server.process import (
     run_main,
 )
 from rdd.server.resources import ResourceServicer
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcd import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.transport.channels import open_channel
 from services.limavm.controller import LimaVMContext, LimaVMController
@@ -62,23 +63,30 @@ async def main() -> None:
 
     driver_name, reason = select_driver(os.environ)
     log.info("event=driver_selected driver=%s reason=%r", driver_name, reason)
-    controller: LimaVMController | None = None
+    arch = host_arch(os.environ)
 
-    def notify(name: str) -> None:
-        if controller is not None:
-            controller.notify(name)
+    def controller_for(fence: Fence) -> LimaVMController:
+        """The LimaVM controller of one leader's term: only the leader starts,
+        stops and supervises VM processes; a new leader adopts what runs."""
+        controller: LimaVMController | None = None
 
-    context = LimaVMContext(
-        registry=registry,
-        vms=vm_informer,
-        configmaps=configmap_informer,
-        driver=make_driver(driver_name, settings.lima_home, notify),
-        recorder=EventRecorder(store, component="limavm-controller"),
-        lima_home=settings.lima_home,
-        host_arch=host_arch(os.environ),
-        stop_timeout=stop_timeout_seconds(os.environ),
-    )
-    controller = LimaVMController(context)
+        def notify(name: str) -> None:
+            if controller is not None:
+                controller.notify(name)
+
+        controller = LimaVMController(
+            LimaVMContext(
+                registry=registry.fenced(fence),
+                vms=Informer(store, LIMAVM),
+                configmaps=Informer(store, CONFIGMAP),
+                driver=make_driver(driver_name, settings.lima_home, notify),
+                recorder=EventRecorder(store, component="limavm-controller"),
+                lima_home=settings.lima_home,
+                host_arch=arch,
+                stop_timeout=stop_timeout_seconds(os.environ),
+            )
+        )
+        return controller
 
     process = ServiceProcess(
         "limavm", listen=args.listen, address_file=args.address_file, security=security
@@ -88,7 +96,7 @@ async def main() -> None:
         companions=companions_from(store),
         driver=driver_name,
         lima_home=settings.lima_home,
-        host_arch=context.host_arch,
+        host_arch=arch,
         authenticator=security.authenticator,
     )
     configmaps = ResourceServicer(
@@ -116,7 +124,9 @@ async def main() -> None:
         lambda s: core_pb2_grpc.add_EventServiceServicer_to_server(events, s),
         _service_name(core_pb2, "EventService"),
     )
-    process.add_component(controller)
+    process.add_component(vm_informer)  # the API's caches, on every replica
+    process.add_component(configmap_informer)
+    process.add_component(Elected(store, "limavm-controller", controller_for))
     process.add_component(Collector(store))
     process.add_component(watch_store(store, process.set_serving))
     try:

@@ -119,7 +119,7 @@ def configmap(name: str, namespace: str = "", **data: str) -> str:
 
 def test_status_json_shape(env: dict[str, str]) -> None:
     status = status_of(env)
-    assert set(status) == {"endpoints", "components"}
+    assert set(status) == {"endpoints", "components", "replicas"}
     assert set(status["endpoints"]) == {"etcd", "webhook", "limavm", "app"}
     for name, component in status["components"].items():
         assert set(component) == {"pid", "address", "health"}

@@ -17,9 +17,11 @@ import grpc
 from rdd.clients import ResourceClient
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
 from rdd.logs import parse
+from rdd.stack.records import component_of
 from rdd.stack.supervisor import Supervisor
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
+from rdd.transport.sockets import join_targets
 
 FAST_SIM = {
     "RDD_VM_DRIVER": "sim",
@@ -47,9 +49,12 @@ class Stack:
         self.supervisor.stop()
 
     def address(self, component: str) -> str:
-        record = self.supervisor.layout.read_record(component)
-        assert record is not None and record.address, f"{component} is not running"
-        return record.address
+        """The component's endpoint: every replica's address (one for most stacks)."""
+        layout = self.supervisor.layout
+        records = [layout.read_record(n) for n in layout.recorded() if component_of(n) == component]
+        endpoint = join_targets([r.address for r in records if r is not None])
+        assert endpoint, f"{component} is not running"
+        return endpoint
 
     @property
     def credentials(self) -> Credentials:
@@ -60,6 +65,12 @@ class Stack:
     def channel(self, component: str, **options: Any) -> grpc.aio.Channel:
         """A user's channel to one service of this stack."""
         return open_channel(self.address(component), self.credentials, **options)
+
+    def channel_to(self, instance: str) -> grpc.aio.Channel:
+        """A user's channel to one replica (`app`, `app-1`, ...)."""
+        record = self.supervisor.layout.read_record(instance)
+        assert record is not None and record.address, f"{instance} is not running"
+        return open_channel(record.address, self.credentials)
 
     def pid(self, component: str) -> int:
         record = self.supervisor.layout.read_record(component)

@@ -96,6 +96,10 @@ async def test_template_change_restarts_the_vm_with_the_new_template(api: Api, s
     await settled(api)
 
 
+async def _contains(values: Any, wanted: str) -> bool:
+    return wanted in await values
+
+
 async def test_service_restart_reconciles_and_adopts_the_running_vm(
     make_session: Callable[..., Session],
 ):
@@ -108,15 +112,19 @@ async def test_service_restart_reconciles_and_adopts_the_running_vm(
     await session.restart()
     api = session.api
 
+    async def reasons() -> list[str]:
+        return [e.reason for e in (await api.events.list("default")).items]
+
     async def back():
         vm = await api.limavms.get("rd", "default")
         return has_condition(vm, "Running", "True") and stack.vm_processes() == pid
 
+    # The new process leads once the killed one's lease has expired.
+    await eventually(lambda: _contains(reasons(), "Reconciling"), timeout=15)
     await eventually(back, timeout=15)
     vm = await api.limavms.get("rd", "default")
     assert vm.status.restart_count == 1, "an adopted VM is not a restart"
-    reasons = [e.reason for e in (await api.events.list("default")).items]
-    assert "Reconciling" in reasons
+    assert "Reconciling" in await reasons()
 
 
 async def test_graceful_service_stop_stops_its_vms_and_start_brings_them_back(
