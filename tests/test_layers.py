@@ -30,8 +30,9 @@ LAYERS: dict[str, int] = {
     "rdd.clients": 5,
     "rdd.server": 5,
     "rdd.stack": 6,
-    "services": 6,
+    "rdd.services": 6,
     "rdd.cli": 7,
+    "rdd.__main__": 7,
 }
 
 
@@ -48,7 +49,10 @@ def layer_of(module: str) -> tuple[str, int] | None:
 
 
 def module_name(path: Path) -> str:
+    """The module a file is imported as (services/ is installed as rdd.services)."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] == "services":
+        parts.insert(0, "rdd")
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -87,8 +91,8 @@ def test_imports_respect_the_layers(path: Path):
         if target is None:
             continue  # third-party or standard library
         assert target[1] <= own[1], f"{importer} (layer {own[0]}) imports higher layer {imported}"
-        if importer.startswith("services.") and imported.startswith("services."):
-            assert imported.split(".")[1] == importer.split(".")[1], (
+        if importer.startswith("rdd.services.") and imported.startswith("rdd.services."):
+            assert imported.split(".")[2] == importer.split(".")[2], (
                 f"services never import one another: {importer} imports {imported}"
             )
         if importer.startswith(("rdd.cli", "rdd.stack")):

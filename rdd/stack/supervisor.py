@@ -222,7 +222,7 @@ class Supervisor:
         component = component_of(instance)
         if component == "etcd":
             return [f"--data-dir={self.layout.member_data(instance)}"]
-        return [f"services.{component}", str(self.layout.address_file(instance))]
+        return [f"rdd.services.{component}", str(self.layout.address_file(instance))]
 
     def _ours(self, record: Record | None) -> bool:
         return (
@@ -243,7 +243,7 @@ class Supervisor:
             path = Path(arg)
             if path.parent == self.layout.run_dir and path.suffix == ".address":
                 instance = path.stem
-                if f"services.{component_of(instance)}" in argv:
+                if f"rdd.services.{component_of(instance)}" in argv:
                     return instance
         return None
 
@@ -554,7 +554,7 @@ class Supervisor:
         command = [
             sys.executable,
             "-m",
-            f"services.{component_of(name)}",
+            f"rdd.services.{component_of(name)}",
             "--listen",
             listen,
             "--address-file",

@@ -1,6 +1,8 @@
-"""`python -m services.app`: the App service process."""
+"""`python -m rdd.services.app`: the App service process."""
 
 from __future__ import annotations
+
+from rdd.services.app.controller import AppContext, AppController
 
 from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
 from rdd.clients import ResourceClient
@@ -24,7 +26,6 @@ from rdd.store.etcd import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
 from rdd.transport.channels import open_channel, with_metadata
-from services.app.controller import AppContext, AppController
 
 
 async def main() -> None:

@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from rdd.services.app.decisions import SETTLED, mirrored_conditions, settled_condition
+
 from rdd.api.meta.v1 import meta_pb2
 from rdd.clients import ResourceClient
 from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
@@ -31,7 +33,6 @@ from rdd.runtime.controller import DONE, Controller, Outcome
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
 from rdd.store.registry import Registry
-from services.app.decisions import SETTLED, mirrored_conditions, settled_condition
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,14 @@
-"""`python -m services.limavm`: the LimaVM service process."""
+"""`python -m rdd.services.limavm`: the LimaVM service process."""
 
 from __future__ import annotations
 
 import logging
 import os
 from typing import Any
+
+from rdd.services.limavm.controller import LimaVMContext, LimaVMController
+from rdd.services.limavm.servicer import LimaVMServicer
+from rdd.services.limavm.templating import companions_from
 
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
@@ -29,11 +33,8 @@ from rdd.server.resources import ResourceServicer
 from rdd.store.etcd import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.transport.channels import open_channel
-from services.limavm.controller import LimaVMContext, LimaVMController
-from services.limavm.servicer import LimaVMServicer
-from services.limavm.templating import companions_from
 
-log = logging.getLogger("services.limavm")
+log = logging.getLogger("rdd.services.limavm")
 
 
 def _service_name(module: Any, service: str) -> str:

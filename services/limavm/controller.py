@@ -18,6 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdd.services.limavm.decisions import (
+    CREATED,
+    RESTART_BACKOFF_RESET_SECONDS,
+    RUNNING_CONDITION,
+    ConditionValue,
+    Failure,
+    Observed,
+    VMAction,
+    decide_vm_action,
+    needs_rebuild,
+    requeue_after,
+    restart_delay,
+    stopped_unasked,
+)
+from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
+
 from rdd.drivers.base import ABSENT, RUNNING, STOPPED, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
@@ -35,21 +51,6 @@ from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
 from rdd.store.registry import Registry
 from rdd.templates.rendering import is_built_from, render_for_arch
-from services.limavm.decisions import (
-    CREATED,
-    RESTART_BACKOFF_RESET_SECONDS,
-    RUNNING_CONDITION,
-    ConditionValue,
-    Failure,
-    Observed,
-    VMAction,
-    decide_vm_action,
-    needs_rebuild,
-    requeue_after,
-    restart_delay,
-    stopped_unasked,
-)
-from services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rdd.api.meta.v1 import meta_pb2
-from rdd.drivers.base import ABSENT, PREPARING
-from rdd.kinds import LIMAVM
-from rdd.meta import conditions
-from rdd.runtime.events import EventRecorder
-from rdd.store.registry import Registry
-from services.limavm.decisions import (
+from rdd.services.limavm.decisions import (
     CREATED,
     RUNNING_CONDITION,
     ConditionValue,
@@ -25,6 +19,13 @@ from services.limavm.decisions import (
     created_condition,
     running_condition,
 )
+
+from rdd.api.meta.v1 import meta_pb2
+from rdd.drivers.base import ABSENT, PREPARING
+from rdd.kinds import LIMAVM
+from rdd.meta import conditions
+from rdd.runtime.events import EventRecorder
+from rdd.store.registry import Registry
 
 RECONCILING = ConditionValue(
     conditions.UNKNOWN, "Reconciling", "controller restarted; checking the instance"

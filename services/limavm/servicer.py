@@ -1,5 +1,5 @@
 """LimaVMService: the generic resource methods plus the two that are about
-instances: Logs (the host agent's logs, services.limavm.logs) and Info (the
+instances: Logs (the host agent's logs, rdd.services.limavm.logs) and Info (the
 driver and LIMA_HOME this service runs with, for `rdd limavm shell`)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from rdd.services.limavm.logs import stream_logs
 
 from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.drivers.base import instance_dir
@@ -22,9 +23,8 @@ from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
 from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
-from services.limavm.logs import stream_logs
 
-log = logging.getLogger("services.limavm.logs")
+log = logging.getLogger("rdd.services.limavm.logs")
 #: After the watch failed (compaction, etcd unreachable): first wait before
 #: listing again, doubled up to the maximum.
 RELIST_DELAY = 0.1

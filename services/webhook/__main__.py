@@ -1,8 +1,10 @@
-"""`python -m services.webhook`: the admission service process."""
+"""`python -m rdd.services.webhook`: the admission service process."""
 
 from __future__ import annotations
 
 import os
+
+from rdd.services.webhook.servicer import AdmissionServicer, StoreLookup
 
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.config import Settings
@@ -18,7 +20,6 @@ from rdd.server.process import (
     run_main,
 )
 from rdd.store.etcd import EtcdStore
-from services.webhook.servicer import AdmissionServicer, StoreLookup
 
 
 async def main() -> None:

@@ -1,5 +1,5 @@
 """The Logs RPC's reading and following of a host agent's logs
-(services.limavm.logs), on real files: time order across the two files,
+(rdd.services.limavm.logs), on real files: time order across the two files,
 partial lines, files rewritten by a new start, and following that ends
 only when the LimaVM is gone."""
 
@@ -13,11 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from rdd.kinds import LIMAVM
-from rdd.store.etcd import EtcdStore
-from rdd.store.registry import Registry
-from services.limavm.logs import (
+from rdd.services.limavm.logs import (
     EPOCH,
     LogFile,
     in_batches,
@@ -25,7 +21,11 @@ from services.limavm.logs import (
     merge_by_time,
     stream_logs,
 )
-from services.limavm.servicer import LimaVMServicer
+from rdd.services.limavm.servicer import LimaVMServicer
+
+from rdd.kinds import LIMAVM
+from rdd.store.etcd import EtcdStore
+from rdd.store.registry import Registry
 from tests.helpers import eventually
 
 STDERR, STDOUT = "ha.stderr.log", "ha.stdout.log"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rdd.services.app.decisions import mirrored_conditions, settled_condition
 
 from rdd.api.meta.v1 import meta_pb2
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
-from services.app.decisions import mirrored_conditions, settled_condition
 
 
 def app(running: bool, generation: int = 3):

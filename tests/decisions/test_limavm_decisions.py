@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
-from services.limavm.decisions import (
+from rdd.services.limavm.decisions import (
     Failure,
     Observed,
     VMAction,
@@ -17,6 +15,8 @@ from services.limavm.decisions import (
     restart_delay,
     running_condition,
 )
+
+from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
 
 
 @pytest.mark.parametrize(
