@@ -50,10 +50,12 @@ from rdd.drivers.sim import is_sim_agent
 from rdd.logs import run_header
 from rdd.procs import cmdline, is_alive, pids
 from rdd.stack.etcd import (
+    START_TIMEOUT,
     EtcdListen,
     EtcdNotFoundError,
     as_cluster,
     client_socket,
+    is_healthy,
     is_leader_member,
     peer_socket,
     read_value,
@@ -451,6 +453,15 @@ class Supervisor:
             except RuntimeError as exc:
                 self.layout.remove_record(name)
                 raise self._etcd_failure(name, exc) from None
+        for outcome in outcomes:
+            # A member kept running may still be starting (its starter was
+            # interrupted): the services need it to answer.
+            if outcome.action == "running" and not _answers_soon(
+                outcome.address, self._etcd_probe_pki(outcome.address)
+            ):
+                raise self._etcd_failure(
+                    outcome.component, RuntimeError(f"etcd at {outcome.address} does not answer")
+                )
         return outcomes
 
     def _etcd_failure(self, name: str, exc: Exception) -> StackError:
@@ -734,6 +745,16 @@ def _reusable_peer_port(record: Record | None) -> int:
     if record is None or not record.peer_port:
         return 0
     return 0 if is_listening(f"127.0.0.1:{record.peer_port}") else record.peer_port
+
+
+def _answers_soon(endpoint: str, pki: Pki | None, timeout: float = START_TIMEOUT) -> bool:
+    """Whether etcd at `endpoint` reports healthy within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not is_healthy(endpoint, pki=pki):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _san_hosts(listen: Listen) -> list[str]:

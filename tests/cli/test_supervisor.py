@@ -92,17 +92,21 @@ def test_outcome_lines() -> None:
 
 
 def test_status_document_shape() -> None:
-    status = StackStatus(
-        {
-            "etcd": ComponentStatus(1, "127.0.0.1:1", "SERVING"),
-            "app": ComponentStatus(None, "", STOPPED),
-        }
-    )
+    etcd = ComponentStatus(1, "127.0.0.1:1", "SERVING", leader=True)
+    app = [ComponentStatus(None, "", STOPPED), ComponentStatus(3, "127.0.0.1:3", "SERVING")]
+    status = StackStatus({"etcd": etcd, "app": app[0]}, {"etcd": [etcd], "app": app})
     assert status_document(status) == {
-        "endpoints": {"etcd": "127.0.0.1:1"},
+        "endpoints": {"etcd": "127.0.0.1:1", "app": "127.0.0.1:3"},
         "components": {
             "etcd": {"pid": 1, "address": "127.0.0.1:1", "health": "SERVING"},
             "app": {"pid": None, "address": None, "health": "STOPPED"},
+        },
+        "replicas": {
+            "etcd": [{"pid": 1, "address": "127.0.0.1:1", "health": "SERVING", "leader": True}],
+            "app": [
+                {"pid": None, "address": None, "health": "STOPPED", "leader": False},
+                {"pid": 3, "address": "127.0.0.1:3", "health": "SERVING", "leader": False},
+            ],
         },
     }
     assert not status.serving

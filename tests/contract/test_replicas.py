@@ -60,11 +60,11 @@ async def settled(api: Api, running: bool) -> None:
 
 
 @pytest.fixture
-def ha(make_session: Callable[..., Session]) -> Session:
+async def ha(make_session: Callable[..., Session]) -> Session:
     return make_session(**HA)
 
 
-def test_status_shows_every_member_and_replica_with_one_leader_each(ha: Session) -> None:
+async def test_status_shows_every_member_and_replica_with_one_leader_each(ha: Session) -> None:
     found = replicas(ha.stack)
     assert [len(found[c]) for c in ("etcd", "webhook", "limavm", "app")] == [3, 2, 2, 2]
     for component in ("etcd", "limavm", "app"):
