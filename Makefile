@@ -17,12 +17,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-# Generated stubs (with .pyi) live in rdd/api/, never edited by hand.
+# Generated stubs (with .pyi) live in rdd/api/, never edited by hand; descriptors.binpb
+# keeps the protos' comments for server reflection (grpcurl describe).
 protos: $(VENV)/.installed rdd/api/.generated
 
 rdd/api/.generated: $(PROTOS)
 	rm -rf rdd/api
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. --pyi_out=. $(PROTOS)
+	$(PY) -m grpc_tools.protoc -Iprotos --include_source_info --descriptor_set_out=rdd/api/descriptors.binpb $(PROTOS)
 	find rdd/api -type d -exec touch {}/__init__.py \;
 	touch $@
 

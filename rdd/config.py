@@ -39,6 +39,17 @@ def log_level(env: Mapping[str, str]) -> str:
     return env.get("RDD_LOG_LEVEL", "").strip().upper() or "INFO"
 
 
+#: RDD_METRICS's values, in any case; unset or empty means off.
+METRICS_ON = ("1", "true", "yes", "on")
+METRICS_OFF = ("", "0", "false", "no", "off")
+
+
+def metrics_enabled(env: Mapping[str, str]) -> bool:
+    """RDD_METRICS (`svc start --metrics`): whether each service serves
+    Prometheus metrics on a loopback port. Off unless set to 1/true/yes/on."""
+    return env.get("RDD_METRICS", "").strip().lower() in METRICS_ON
+
+
 @dataclass(frozen=True)
 class Listen:
     """How a stack's components listen (RDD_LISTEN, `svc start --listen`)."""
@@ -122,6 +133,11 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
         found.append(
             f"RDD_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} (any case), "
             f'got "{env.get("RDD_LOG_LEVEL", "")}"'
+        )
+    metrics = env.get("RDD_METRICS", "").strip().lower()
+    if metrics not in METRICS_ON + METRICS_OFF:
+        found.append(
+            f'RDD_METRICS: must be 1 or 0 (or true/false, yes/no, on/off), got "{metrics}"'
         )
     try:
         parse_listen(env.get("RDD_LISTEN", ""))

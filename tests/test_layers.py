@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "rdd.kinds": 1,
     "rdd.meta": 1,
     "rdd.config": 1,
+    "rdd.logs": 1,
     "rdd.status": 1,
     "rdd.procs": 1,
     "rdd.transport": 1,

@@ -181,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="unix sockets in $RDD_HOME/run (default), or TCP with TLS and a token "
         "(on 127.0.0.1, or ADDRESS); also RDD_LISTEN",
     )
+    start.add_argument(
+        "--metrics",
+        action="store_true",
+        help="each service serves Prometheus metrics on a loopback port; also RDD_METRICS=1",
+    )
     start.set_defaults(run=svc.start)
     rotate = svc_commands.add_parser(
         "rotate-credentials", help="new token, CA and certificates for a stopped stack"

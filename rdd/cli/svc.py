@@ -16,6 +16,7 @@ from rdd.cli.connection import load_client_config
 from rdd.cli.console import Console
 from rdd.cli.output import render_table
 from rdd.config import Settings
+from rdd.logs import is_run_header, plain
 from rdd.stack.supervisor import Outcome, StackError, StackStatus, Supervisor
 from rdd.transport.clientconfig import render
 
@@ -30,14 +31,15 @@ def outcome_line(outcome: Outcome) -> str:
 
 
 def status_document(status: StackStatus) -> dict[str, Any]:
-    """`svc status -o json` (pure): endpoints and, per component, pid, address, health."""
-    return {
-        "endpoints": status.endpoints,
-        "components": {
-            name: {"pid": c.pid, "address": c.address or None, "health": c.health}
-            for name, c in status.components.items()
-        },
-    }
+    """`svc status -o json` (pure): endpoints and, per component, pid,
+    address, health, and `metrics` (its Prometheus URL) when it serves one."""
+    components: dict[str, Any] = {}
+    for name, c in status.components.items():
+        entry: dict[str, Any] = {"pid": c.pid, "address": c.address or None, "health": c.health}
+        if c.metrics:
+            entry["metrics"] = c.metrics
+        components[name] = entry
+    return {"endpoints": status.endpoints, "components": components}
 
 
 def status_table(status: StackStatus) -> str:
@@ -82,10 +84,12 @@ def shorten_tracebacks(lines: list[str]) -> tuple[list[str], str]:
 
 
 def last_run(text: str) -> list[str]:
-    """The lines after the last `--- rdd svc start: ... ---` header (pure)."""
+    """The lines after the last run header the supervisor wrote (rdd.logs;
+    older logs have `--- rdd svc start: ... ---`), JSON lines written out
+    as a person reads them, a traceback field as its lines (pure)."""
     lines = text.splitlines()
-    starts = [i for i, line in enumerate(lines) if _RUN_HEADER.match(line)]
-    return lines[starts[-1] + 1 :] if starts else lines
+    starts = [i for i, line in enumerate(lines) if _RUN_HEADER.match(line) or is_run_header(line)]
+    return [out for line in lines[starts[-1] + 1 if starts else 0 :] for out in plain(line)]
 
 
 def _read_log(path: Path | None, fallback: str) -> str:
@@ -120,6 +124,8 @@ def start(args: argparse.Namespace, console: Console) -> int:
     env = dict(console.env)
     if args.listen is not None:
         env["RDD_LISTEN"] = args.listen
+    if args.metrics:
+        env["RDD_METRICS"] = "1"
     supervisor = Supervisor(env)
     try:
         outcomes = supervisor.start(timeout=parse_duration(args.timeout))

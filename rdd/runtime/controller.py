@@ -4,17 +4,22 @@ and one function (`_settle`) decides what the outcome means.
 Reconcile returns an Outcome (Done or RequeueAfter) or raises: a
 TemporaryError (or any transient ApiError) retries with backoff; a
 PermanentError is logged and dropped until the next change. Nothing is
-swallowed: every failure is logged with the object key and retried."""
+swallowed: every failure is logged with the object key and retried.
+
+Each reconcile is counted and timed under controller-runtime's metric names
+(rdd.runtime.metrics), its result label chosen by `result_of`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from rdd.runtime import metrics
 from rdd.runtime.queue import ShutDownError, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -51,10 +56,21 @@ class PermanentError(Exception):
 Reconcile = Callable[[Any], Awaitable[Outcome]]
 
 
+def result_of(outcome: Outcome | BaseException) -> str:
+    """controller-runtime's `result` label for a reconcile's outcome (pure):
+    any exception is an error, even one retried after a set delay."""
+    if isinstance(outcome, BaseException):
+        return metrics.ERROR
+    return metrics.REQUEUE_AFTER if isinstance(outcome, RequeueAfter) else metrics.SUCCESS
+
+
 class Controller:
     def __init__(self, name: str, reconcile: Reconcile, *, workers: int = 2) -> None:
         self.name = name
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(name)
+        for result in (metrics.SUCCESS, metrics.ERROR, metrics.REQUEUE, metrics.REQUEUE_AFTER):
+            metrics.RECONCILE_TOTAL.labels(name, result)  # at 0, as controller-runtime does
+        metrics.RECONCILE_ERRORS.labels(name)
         self._reconcile = reconcile
         self._workers = workers
         self._tasks: list[asyncio.Task[None]] = []
@@ -83,6 +99,7 @@ class Controller:
                 key = await self.queue.get()
             except ShutDownError:
                 return
+            began = time.monotonic()
             try:
                 outcome: Outcome | BaseException = await self._reconcile(key)
             except asyncio.CancelledError:
@@ -90,8 +107,16 @@ class Controller:
                 raise
             except Exception as exc:
                 outcome = exc
+            self._measure(outcome, time.monotonic() - began)
             self._settle(key, outcome)
             self.queue.done(key)
+
+    def _measure(self, outcome: Outcome | BaseException, seconds: float) -> None:
+        result = result_of(outcome)
+        metrics.RECONCILE_TOTAL.labels(self.name, result).inc()
+        metrics.RECONCILE_TIME.labels(self.name).observe(seconds)
+        if result == metrics.ERROR:
+            metrics.RECONCILE_ERRORS.labels(self.name).inc()
 
     def _settle(self, key: Hashable, outcome: Outcome | BaseException) -> None:
         """The one place a reconcile's result is interpreted."""

@@ -5,6 +5,8 @@
   processing, it is queued again once `done` is called;
 - per-key exponential backoff for failures (`add_rate_limited`), reset by
   `forget`; `add_after` for requeue-after.
+
+A named queue keeps client-go's workqueue metrics (depth, adds, retries).
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ import asyncio
 from collections import deque
 from collections.abc import Hashable
 
+from rdd.runtime.metrics import WORKQUEUE_ADDS, WORKQUEUE_DEPTH, WORKQUEUE_RETRIES
+
 
 class ShutDownError(Exception):
     """The queue was shut down; workers should exit."""
 
 
 class WorkQueue:
-    def __init__(self, *, base_delay: float = 0.005, max_delay: float = 5.0) -> None:
+    def __init__(
+        self, name: str = "", *, base_delay: float = 0.005, max_delay: float = 5.0
+    ) -> None:
+        self.name = name
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._order: deque[Hashable] = deque()
@@ -30,6 +37,10 @@ class WorkQueue:
         #: Set whenever a key is queued (or on shutdown); getters re-check.
         self._wakeup = asyncio.Event()
         self._shutting_down = False
+        if name:  # each series exists from the start, at 0, as client-go's do
+            WORKQUEUE_ADDS.labels(name)
+            WORKQUEUE_RETRIES.labels(name)
+            WORKQUEUE_DEPTH.labels(name).set(0)
 
     def __len__(self) -> int:
         return len(self._order)
@@ -42,6 +53,13 @@ class WorkQueue:
             return  # queued again by done()
         self._order.append(key)
         self._wakeup.set()
+        if self.name:
+            WORKQUEUE_ADDS.labels(self.name).inc()
+        self._measure()
+
+    def _measure(self) -> None:
+        if self.name:
+            WORKQUEUE_DEPTH.labels(self.name).set(len(self._order))
 
     def add_after(self, key: Hashable, delay: float) -> None:
         if delay <= 0:
@@ -65,6 +83,8 @@ class WorkQueue:
     def add_rate_limited(self, key: Hashable) -> float:
         delay = self.backoff(key)
         self._failures[key] = self._failures.get(key, 0) + 1
+        if self.name:
+            WORKQUEUE_RETRIES.labels(self.name).inc()
         self.add_after(key, delay)
         return delay
 
@@ -78,6 +98,7 @@ class WorkQueue:
             self._wakeup.clear()
             await self._wakeup.wait()
         key = self._order.popleft()
+        self._measure()
         self._dirty.discard(key)
         self._processing.add(key)
         return key
@@ -87,6 +108,7 @@ class WorkQueue:
         if key in self._dirty and not self._shutting_down:
             self._order.append(key)
             self._wakeup.set()
+            self._measure()
 
     async def shut_down(self) -> None:
         self._shutting_down = True

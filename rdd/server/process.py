@@ -1,5 +1,6 @@
 """The one way a service process runs: gRPC servicers, async health,
-reflection from the proto descriptors, the bearer-token interceptor,
+reflection (v1 and v1alpha) from the proto descriptors, the metrics and
+bearer-token interceptors, a Prometheus endpoint with RDD_METRICS,
 background components (controllers), the chosen address written once
 SERVING, graceful stop on SIGTERM/SIGINT.
 
@@ -17,18 +18,18 @@ import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
-from rdd.config import LOG_LEVELS, log_level
+from rdd.config import metrics_enabled
 from rdd.errors import ApiError
+from rdd.server import logfile, reflection
 from rdd.server.auth import Authenticator, AuthInterceptor
+from rdd.server.metrics import MetricsEndpoint, MetricsInterceptor
 from rdd.transport.channels import MAX_MESSAGE_BYTES, Credentials, service_credentials
 from rdd.transport.pki import Pki, PkiError
 from rdd.transport.sockets import (
@@ -132,19 +133,15 @@ class ServiceProcess:
 
     async def run(self) -> None:
         server = grpc.aio.server(
-            interceptors=[AuthInterceptor(self._security.authenticator)],
+            interceptors=[MetricsInterceptor(), AuthInterceptor(self._security.authenticator)],
             options=[*SERVER_OPTIONS, ("grpc.max_receive_message_length", self._max_receive_bytes)],
         )
         for registrar in self._registrars:
             registrar(server)
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        reflection.enable_server_reflection(
-            [
-                *self._service_names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
+        reflection.enable(
+            [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
             server,
         )
         address = self._bind(server)
@@ -159,14 +156,17 @@ class ServiceProcess:
             health_servicer, self._service_names, health_pb2.HealthCheckResponse.NOT_SERVING
         )
         started: list[Component] = []
+        endpoint = MetricsEndpoint() if metrics_enabled(os.environ) else None
         try:
             for component in self._components:
                 await component.start()
                 started.append(component)
             self._health = health_servicer
             await self.set_serving(self._dependencies_up)
-            self._publish(address)
+            self._publish(address, endpoint.url if endpoint else "")
             log.info("event=serving service=%s address=%s pid=%d", self.name, address, os.getpid())
+            if endpoint is not None:
+                log.info("event=metrics_serving service=%s url=%s", self.name, endpoint.url)
             await stopping.wait()
         finally:
             log.info("event=stopping service=%s", self.name)
@@ -177,6 +177,8 @@ class ServiceProcess:
                 except Exception:
                     log.exception("event=component_shutdown_failed service=%s", self.name)
             await server.stop(GRACE_SECONDS)
+            if endpoint is not None:
+                endpoint.close()
             self._unpublish()
             log.info("event=stopped service=%s", self.name)
 
@@ -197,11 +199,16 @@ class ServiceProcess:
             raise SystemExit(f"{self.name}: cannot listen on {self._listen}")
         return f"{self._listen.rpartition(':')[0]}:{port}"
 
-    def _publish(self, address: str) -> None:
+    def _publish(self, address: str, metrics: str) -> None:
+        """The address file: where clients reach this process, its pid, and
+        its metrics URL when it serves one."""
         if self._address_file is None:
             return
+        published: dict[str, Any] = {"address": address, "pid": os.getpid()}
+        if metrics:
+            published["metrics"] = metrics
         tmp = self._address_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"address": address, "pid": os.getpid()}))
+        tmp.write_text(json.dumps(published))
         tmp.replace(self._address_file)
 
     def _unpublish(self) -> None:
@@ -224,17 +231,18 @@ def parse_args(name: str, argv: Sequence[str] | None = None) -> argparse.Namespa
         help="unix:///abs/path.sock, or HOST:PORT for TLS (port 0: pick a free one)",
     )
     parser.add_argument("--address-file", type=Path, help="write {address, pid} here once SERVING")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--log-file", type=Path, help="log here, rotated by size, instead of on stderr"
+    )
+    args = parser.parse_args(argv)
+    if args.log_file is not None:
+        logfile.log_to_file(args.log_file)
+    return args
 
 
 def configure_logging(name: str) -> None:
-    """One event per line, key=value, with the service name."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=log_level(os.environ) if log_level(os.environ) in LOG_LEVELS else "INFO",
-        format=f"time=%(asctime)s level=%(levelname)s service={name} logger=%(name)s %(message)s",
-    )
-    logging.getLogger("aetcd").setLevel(logging.WARNING)
+    """JSON lines (rdd.logs) on stderr, until `--log-file` names a file."""
+    logfile.configure(name)
 
 
 def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:

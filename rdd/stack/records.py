@@ -9,10 +9,12 @@ Layout (created 0700):
       pki/                      the stack's credentials (rdd.transport.pki)
       run/<component>.json      the supervisor's record of one process (pid, address,
                                 port, the dependency addresses it was started with)
-      run/<service>.address     written by the service itself once SERVING
+      run/<service>.address     written by the service itself once SERVING (address,
+                                pid, and its metrics URL with RDD_METRICS)
       run/<service>.sock        the service's unix socket (unix mode)
       run/etcd:2379             etcd's client socket (unix mode; etcd-peer:2380 its peer's)
-      logs/<component>.log      stdout + stderr of each process (appended)
+      logs/<component>.log      stdout + stderr of each process (appended; a service's
+                                JSON lines, rotated by size to .log.1, .log.2, ...)
       etcd/                     data of the local etcd
       lima/                     default RDD_LIMA_HOME
 
@@ -57,6 +59,8 @@ class Record:
     wiring: dict[str, str] = field(default_factory=dict)
     #: False when etcd is external: nothing to stop.
     managed: bool = True
+    #: The service's Prometheus endpoint (`svc start --metrics`), else "".
+    metrics: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
@@ -68,6 +72,7 @@ class Record:
             peer_port=int(data.get("peer_port") or 0),
             wiring={str(k): str(v) for k, v in (data.get("wiring") or {}).items()},
             managed=bool(data.get("managed", True)),
+            metrics=str(data.get("metrics") or ""),
         )
 
 
@@ -149,6 +154,11 @@ class Layout:
         if data is None or "address" not in data or "pid" not in data:
             return None
         return str(data["address"]), int(data["pid"])
+
+    def published_metrics(self, service: str) -> str:
+        """The metrics URL the service wrote with its address, or ""."""
+        data = _read_json(self.address_file(service))
+        return str(data.get("metrics") or "") if data is not None else ""
 
     def remove_config(self) -> None:
         with contextlib.suppress(FileNotFoundError):

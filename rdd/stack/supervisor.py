@@ -31,12 +31,19 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from rdd.config import Listen, Settings, SettingsError, environment_problems, parse_listen
+from rdd.config import (
+    Listen,
+    Settings,
+    SettingsError,
+    environment_problems,
+    metrics_enabled,
+    parse_listen,
+)
 from rdd.drivers.base import HA_PID, parse_pid_text
 from rdd.drivers.sim import is_sim_agent
+from rdd.logs import run_header
 from rdd.procs import cmdline, is_alive, pids
 from rdd.stack.etcd import (
     CLIENT_SOCKET,
@@ -65,7 +72,13 @@ DEFAULT_START_TIMEOUT = 60.0
 #: Seconds a sim host agent that outlived the limavm service gets after SIGTERM.
 ORPHAN_VM_GRACE = 10.0
 #: Environment variables that wire the services together; set from the records.
-WIRING_VARIABLES = ("RDD_ETCD_ENDPOINTS", "RDD_WEBHOOK_ADDRESS", "RDD_LIMAVM_ADDRESS")
+#: RDD_METRICS is one too: turning it on or off restarts the services.
+WIRING_VARIABLES = (
+    "RDD_ETCD_ENDPOINTS",
+    "RDD_WEBHOOK_ADDRESS",
+    "RDD_LIMAVM_ADDRESS",
+    "RDD_METRICS",
+)
 
 
 class StackError(RuntimeError):
@@ -99,6 +112,8 @@ class ComponentStatus:
     pid: int | None
     address: str
     health: str
+    #: The Prometheus endpoint of a service started with metrics, else "".
+    metrics: str = ""
 
 
 @dataclass(frozen=True)
@@ -361,6 +376,8 @@ class Supervisor:
         self, name: str, endpoints: Mapping[str, str], listen: Listen, *, timeout: float
     ) -> Outcome:
         wiring = wiring_for(name, endpoints)
+        if metrics_enabled(self._env):
+            wiring["RDD_METRICS"] = "1"
         record = self.layout.read_record(name)
         action = "started" if record is None else "restarted"
         if self._ours(record):
@@ -393,6 +410,7 @@ class Supervisor:
                 address=address,
                 port=0 if is_unix_target(address) else int(address.rpartition(":")[2]),
                 wiring=wiring,
+                metrics=self.layout.published_metrics(name),
             )
         )
         return Outcome(name, action, process.pid, address)
@@ -418,6 +436,8 @@ class Supervisor:
             listen,
             "--address-file",
             str(self.layout.address_file(name)),
+            "--log-file",
+            str(self.layout.log_file(name)),
         ]
         log_path = self.layout.log_file(name)
         _log_header(log_path, name)
@@ -554,7 +574,9 @@ class Supervisor:
                 components[name] = ComponentStatus(record.pid, record.address, health)
             else:
                 health = service_health(record.address, credentials=self._probe(record.address))
-                components[name] = ComponentStatus(record.pid, record.address, health)
+                components[name] = ComponentStatus(
+                    record.pid, record.address, health, metrics=record.metrics
+                )
         return StackStatus(components)
 
 
@@ -579,6 +601,5 @@ def _client_address(published: str, listen: Listen) -> str:
 
 def _log_header(path: Path, component: str) -> None:
     """A line that separates one run from the previous in an appended log."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(path, "a") as log:
-        log.write(f"--- rdd svc start: {component} at {stamp} ---\n")
+        log.write(run_header(component, time.time()) + "\n")

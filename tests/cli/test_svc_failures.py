@@ -75,3 +75,36 @@ def test_a_log_without_traceback_is_shown_as_is() -> None:
         "ERROR event=fatal error=etcd is unavailable",
     ]
     assert failure_message("etcd at x is not healthy", "", None) == "etcd at x is not healthy"
+
+
+def test_json_lines_are_read_as_a_person_reads_them() -> None:
+    """The services' JSON lines (rdd.logs): the failure message shows the
+    level, msg and fields, and a traceback field is cut to its exception."""
+    from rdd.logs import line, run_header
+
+    fatal = line(
+        ts="2026-01-01T00:01:00.000Z",
+        level="error",
+        component="app",
+        msg="fatal",
+        logger="rdd.server.process",
+        fields={"error": "etcd is unavailable"},
+    )
+    crashed = line(
+        ts="2026-01-01T00:01:01.000Z",
+        level="error",
+        component="app",
+        msg="component_shutdown_failed",
+        logger="rdd.server.process",
+        fields={"traceback": TRACEBACK},
+    )
+    log = "\n".join([run_header("app", 0), "old run", run_header("app", 60), fatal, crashed])
+    assert last_run(log)[0] == "ERROR fatal error=etcd is unavailable"
+    message = failure_message("app exited with status 1 before SERVING", log, PATH)
+    assert message.splitlines() == [
+        "app exited with status 1 before SERVING: "
+        "DriverError: RDD_HOST_ARCH must be x86_64 or aarch64, got 'sparc'",
+        f"last lines of {PATH}:",
+        "ERROR fatal error=etcd is unavailable",
+        "ERROR component_shutdown_failed",
+    ]

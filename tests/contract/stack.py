@@ -16,6 +16,7 @@ import grpc
 
 from rdd.clients import ResourceClient
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
+from rdd.logs import parse
 from rdd.stack.supervisor import Supervisor
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
@@ -73,6 +74,19 @@ class Stack:
 
     def log(self, component: str) -> str:
         return (self.home / "logs" / f"{component}.log").read_text(errors="replace")
+
+    def log_events(self, component: str) -> list[dict[str, Any]]:
+        """The service's JSON log lines (rdd.logs); raw lines that libraries
+        write to stderr themselves (gRPC's C core) are left out."""
+        events = (parse(line) for line in self.log(component).splitlines())
+        return [event for event in events if event is not None]
+
+    def has_logged(self, component: str, msg: str, **fields: Any) -> bool:
+        """Whether a line with this msg and these fields is in the log."""
+        return any(
+            e.get("msg") == msg and all(e.get(k) == v for k, v in fields.items())
+            for e in self.log_events(component)
+        )
 
     def instance_dirs(self) -> list[str]:
         if not self.lima_home.exists():

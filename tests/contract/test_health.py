@@ -53,7 +53,7 @@ async def test_services_are_not_serving_while_etcd_is_unreachable(
         )
         assert svc_status(stack) == dict.fromkeys(SERVICES, "NOT_SERVING")
         for name in SERVICES:
-            assert "event=dependency_down dependency=etcd" in stack.log(name)
+            assert stack.has_logged(name, "dependency_down", dependency="etcd")
     finally:
         os.kill(etcd, signal.SIGCONT)
     await eventually(

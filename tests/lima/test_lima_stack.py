@@ -194,9 +194,8 @@ async def test_a_stop_that_times_out_is_forced(
         assert 1 <= took < 8, took
         assert lima_status(limactl, stack.lima_home, "rd") == "Stopped"
         await eventually(lambda: lima_processes(stack.lima_home) == [], message="VM processes")
-        log = stack.log("limavm")
-        assert "event=vm_stop_timeout name=rd" in log
-        assert "event=vm_stop_forced name=rd" in log
+        assert stack.has_logged("limavm", "vm_stop_timeout", name="rd")
+        assert stack.has_logged("limavm", "vm_stop_forced", name="rd")
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()
@@ -270,7 +269,9 @@ async def test_a_restarted_service_adopts_the_running_vm(
         assert vm.status.restart_count == 1, "an adopted VM is not a restart"
         assert host_agent_pid(stack) == pid, "the VM was started again"
         assert lima_status(limactl, stack.lima_home, "rd") == "Running"
-        assert "event=vm_started" not in stack.log("limavm").rsplit("rdd svc start", 1)[1]
+        events = stack.log_events("limavm")
+        starts = [i for i, e in enumerate(events) if e["msg"] == "svc_start"]
+        assert "vm_started" not in [e["msg"] for e in events[starts[-1] :]]
 
         # The adopted VM is watched like one started here: a crash is noticed.
         os.kill(pid, signal.SIGKILL)
@@ -358,7 +359,7 @@ async def test_admission_reports_what_limactl_validate_says(
         assert (await api.limavms.list()).items == []
         assert stack.lima_home.exists() and lima_home_entries(stack.lima_home) == []
         await api.configmaps.delete("tpl", "default")
-        assert "event=limactl_validate" in stack.log("webhook")
+        assert stack.has_logged("webhook", "limactl_validate")
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()

@@ -44,9 +44,8 @@ async def test_deleting_a_vm_gives_its_guest_limas_shutdown_budget(
         await api.apps.delete("app")
         await assert_all_gone(api, stack, limactl)
         assert time.monotonic() - begun >= 7
-        log = stack.log("limavm")
-        assert "event=vm_stopping name=rd timeout=370.0" in log
-        assert "event=vm_stop_forced" not in log
+        assert stack.has_logged("limavm", "vm_stopping", name="rd", timeout=370.0)
+        assert not stack.has_logged("limavm", "vm_stop_forced")
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()
@@ -72,9 +71,11 @@ async def test_a_vm_adopted_early_in_its_boot_keeps_booting(
         vm = await api.limavms.get("rd", "default")
         assert has_condition(vm, "Running", "True", "Started")
         assert host_agent_pid(stack) == pid, "the booting VM was stopped and started again"
-        after = stack.log("limavm").rsplit("rdd svc start", 1)[1]
-        assert "key=default/rd state=Starting" in after
-        assert "state=Broken" not in after and "event=vm_stop_forced" not in after
+        events = stack.log_events("limavm")
+        starts = [i for i, e in enumerate(events) if e["msg"] == "svc_start"]
+        after = events[starts[-1] :]
+        assert any(e.get("key") == "default/rd" and e.get("state") == "Starting" for e in after)
+        assert not any(e.get("state") == "Broken" or e["msg"] == "vm_stop_forced" for e in after)
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()
@@ -118,8 +119,8 @@ async def test_as_root_the_automatic_choice_is_sim_saying_why(tmp_path: Path) ->
     )
     stack.start()
     try:
-        lines = [line for line in stack.log("limavm").splitlines() if "driver_selected" in line]
+        lines = [e for e in stack.log_events("limavm") if e["msg"] == "driver_selected"]
         assert len(lines) == 1
-        assert "driver=sim" in lines[0] and "refuses to run as root" in lines[0]
+        assert lines[0]["driver"] == "sim" and "refuses to run as root" in lines[0]["reason"]
     finally:
         stack.stop()
