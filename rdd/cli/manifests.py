@@ -41,7 +41,8 @@ class Manifest:
         return str(self.data.get("metadata", {}).get("resourceVersion") or "")
 
 
-def _yaml_error(exc: yaml.YAMLError) -> str:
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """`yaml: line N: problem`, as Go's YAML library words it."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is not None:
@@ -78,7 +79,7 @@ def split_documents(text: str, source: str) -> list[dict[str, Any]]:
     try:
         documents = [_plain(document) for document in yaml.load_all(text, Loader=_Loader)]
     except yaml.YAMLError as exc:
-        raise UsageError(f"error parsing {source}: {_yaml_error(exc)}") from None
+        raise UsageError(f"error parsing {source}: {yaml_error(exc)}") from None
     except _Recursive as exc:
         raise UsageError(f"error parsing {source}: yaml: {exc}") from None
     except RecursionError:
