@@ -1,4 +1,5 @@
-"""Well-known names (finalizers, labels, annotations) and name validation."""
+"""Well-known names (finalizers, labels, annotations) and name validation:
+object names and namespaces (RFC 1123), label keys and values."""
 
 from __future__ import annotations
 
@@ -49,3 +50,60 @@ def dns1123_label_error(name: str) -> str | None:
             "characters or '-', and must start and end with an alphanumeric character"
         )
     return None
+
+
+# -- labels (apimachinery's validation.IsQualifiedName / IsValidLabelValue) --------
+
+_NAME_PART = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_NAME_PART_RE = re.compile(_NAME_PART)
+_NAME_PART_MESSAGE = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+    "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
+    f"regex used for validation is '{_NAME_PART}')"
+)
+_LABEL_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    f"'my_value',  or '12345', regex used for validation is '({_NAME_PART})?')"
+)
+
+
+def qualified_name_errors(key: str) -> list[str]:
+    """Kubernetes' problems with a label (or annotation) key, `[prefix/]name`
+    with a DNS subdomain prefix; [] when it is valid."""
+    parts = key.split("/")
+    if len(parts) > 2:
+        return [
+            "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and "
+            "must start and end with an alphanumeric character (e.g. 'MyName',  or "
+            "'my.name',  or '123-abc', regex used for validation is "
+            f"'{_NAME_PART}') with an optional DNS subdomain prefix and '/' "
+            "(e.g. 'example.com/MyName')"
+        ]
+    errors = []
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            errors.append("prefix part must be non-empty")
+        else:
+            problem = dns1123_subdomain_error(prefix)
+            if problem:
+                errors.append(f"prefix part {problem}")
+    name = parts[-1]
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name) > 63:
+        errors.append("name part must be no more than 63 characters")
+    elif not _NAME_PART_RE.fullmatch(name):
+        errors.append(_NAME_PART_MESSAGE)
+    return errors
+
+
+def label_value_errors(value: str) -> list[str]:
+    """Kubernetes' problems with a label value (empty is valid); [] when valid."""
+    errors = []
+    if len(value) > 63:
+        errors.append("must be no more than 63 characters")
+    if value and not _NAME_PART_RE.fullmatch(value):
+        errors.append(_LABEL_VALUE_MESSAGE)
+    return errors
