@@ -100,9 +100,9 @@ def label_patch(changes: LabelChanges) -> dict[str, Any]:
 
 async def label(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     resource, specs = split_words(list(args.args))
+    changes = parse_labels(specs)
     kind, name = one_object(resource)
     check_writable(kind)
-    changes = parse_labels(specs)
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))
     existing = dict(live.metadata.labels)  # type: ignore[attr-defined]
