@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "rdd.logs": 1,
     "rdd.status": 1,
     "rdd.procs": 1,
+    "rdd.version": 1,
     "rdd.transport": 1,
     "rdd.store": 2,
     "rdd.runtime": 3,

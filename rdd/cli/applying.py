@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from google.protobuf.message import Message
+
 from rdd.cli.arguments import UsageError
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
@@ -72,6 +74,15 @@ def stale_message(manifest: Manifest) -> str:
 
 async def apply_one(client: ResourceClient, manifest: Manifest, *, dry_run: str) -> str:
     """created, configured or unchanged."""
+    verb, _ = await apply_result(client, manifest, dry_run=dry_run)
+    return verb
+
+
+async def apply_result(
+    client: ResourceClient, manifest: Manifest, *, dry_run: str
+) -> tuple[str, Message | None]:
+    """(created|configured|unchanged, the object as the server returned or
+    would store it: the live one when unchanged, None on a client dry run)."""
     server_dry_run = dry_run == "server"
     namespace = manifest.namespace if manifest.kind.namespaced else ""
     conflict: ConflictError | None = None
@@ -83,49 +94,57 @@ async def apply_one(client: ResourceClient, manifest: Manifest, *, dry_run: str)
                 raise ConflictError(stale_message(manifest)) from None
             wanted = desired(manifest.data)
             body = with_annotation(wanted, LAST_APPLIED, last_applied_text(wanted))
-            if dry_run != "client":
-                try:
-                    await client.create(_parse(manifest, body), dry_run=server_dry_run)
-                except AlreadyExistsError as exc:
-                    conflict = ConflictError(exc.message)
-                    continue  # created meanwhile: apply over it
-            return "created"
+            if dry_run == "client":
+                return "created", None
+            try:
+                created = await client.create(_parse(manifest, body), dry_run=server_dry_run)
+            except AlreadyExistsError as exc:
+                conflict = ConflictError(exc.message)
+                continue  # created meanwhile: apply over it
+            return "created", created
         live_dict = to_dict(live)
         current = {k: v for k, v in live_dict.items() if k != "status"}
         updated = apply_patch(live_dict, manifest.data)
         live_version = live.metadata.resource_version  # type: ignore[attr-defined]
         pinned = manifest.resource_version
         if updated == current and (not pinned or pinned == live_version):
-            return "unchanged"
+            return "unchanged", live
         if dry_run == "client":
-            return "configured"
+            return "configured", None
         obj = _parse(manifest, updated)
         obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
         try:
-            await client.update(obj, dry_run=server_dry_run)
+            written = await client.update(obj, dry_run=server_dry_run)
         except ConflictError as exc:
             if pinned:
                 raise
             conflict = exc
             continue
-        return "configured"
+        return "configured", written
     assert conflict is not None
     raise conflict
 
 
-def _parse(manifest: Manifest, data: dict[str, object]) -> object:
+def _parse(manifest: Manifest, data: dict[str, object]) -> Message:
     try:
         return from_dict(manifest.kind, data)
     except InvalidError as exc:
         raise UsageError(f'error validating "{manifest.source}": {exc.message}') from None
 
 
-async def apply(conn: Connection, args: argparse.Namespace, console: Console) -> int:
+def read_manifests(args: argparse.Namespace) -> list[Manifest]:
+    """Every object of the `-f` files, parsed and checked (`-n` settles
+    namespaces the manifests leave open)."""
     namespace = args.namespace if args.namespace_given else None
     manifests: list[Manifest] = []
     for path in args.filename:
         for text, source in read_sources(path):
             manifests.extend(load_manifests(text, source, namespace=namespace))
+    return manifests
+
+
+async def apply(conn: Connection, args: argparse.Namespace, console: Console) -> int:
+    manifests = read_manifests(args)
     if not manifests:
         raise UsageError("no objects passed to apply")
     failed = False

@@ -89,6 +89,16 @@ class Connection:
             channel = self._channels[service] = open_channel(target, credentials)
         return channel
 
+    def channel(self, service: str) -> grpc.aio.Channel:
+        """The channel to one service (app, limavm, webhook), for the calls
+        no resource client makes (`rdd version`)."""
+        return self._channel(service)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one call may take (RDD_RPC_TIMEOUT)."""
+        return self._timeout
+
     def client(self, kind: Kind) -> ResourceClient:
         return ResourceClient(kind, self._channel(kind.served_by), timeout=self._timeout)
 

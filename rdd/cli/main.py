@@ -2,7 +2,8 @@
 turns failures into kubectl-shaped messages and exit codes (never a
 traceback): `error: ...` for problems on this side, `Error from server
 (<reason>): ...` for the server's; 1 on any error, 3 when admission denied
-`rdd set/start/stop`, 130 on Ctrl-C."""
+`rdd set/start/stop`, 2 on any error of `rdd ctl diff` (whose 1 means
+"differences"), 130 on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,7 +14,24 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
-from rdd.cli import applying, ctl, describing, editing, getting, limavm, patching, setting, svc
+from rdd.cli import (
+    applying,
+    completion,
+    ctl,
+    deleting,
+    describing,
+    diffing,
+    editing,
+    getting,
+    labeling,
+    limavm,
+    logs_cmd,
+    patching,
+    resources,
+    setting,
+    svc,
+    versions,
+)
 from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
 from rdd.cli.connection import Connection, explain_unavailable
 from rdd.cli.console import Console, usage_error_line
@@ -167,8 +185,124 @@ def _describe_parser(commands: Any) -> None:
     describe.set_defaults(run_async=describing.describe, rest="resources")
 
 
+def _delete_parser(commands: Any) -> None:
+    delete = commands.add_parser("delete", help="delete objects by name, selector, --all or -f")
+    delete.add_argument("resources", nargs="*", metavar="KIND [NAME...]")
+    delete.add_argument(
+        "-f", "--filename", action="append", help="every object of a file, folder or - (stdin)"
+    )
+    delete.add_argument(
+        "--all", action="store_true", help="every object of KIND in the namespace (-A: in all)"
+    )
+    delete.add_argument(
+        "--ignore-not-found",
+        nargs="?",
+        const=True,
+        default=None,
+        type=_typed(parse_bool),
+        metavar="true|false",
+        help="a missing object is no error (default true with --all, -l, --field-selector)",
+    )
+    _selector_flags(delete)
+    _namespace_flags(delete, all_namespaces=True)
+    _dry_run_flag(delete)
+    _wait_flags(delete, timeout="0", what="the objects are gone (0: no time limit)")
+    delete.set_defaults(run_async=deleting.delete, rest="resources")
+
+
+def _patch_parser(commands: Any) -> None:
+    patch = commands.add_parser("patch", help="patch one object (JSON merge or JSON patch)")
+    patch.add_argument("resource", nargs="+", metavar="KIND NAME")
+    patch.add_argument(
+        "--type", default="merge", help="merge (RFC 7386, the default) or json (RFC 6902)"
+    )
+    patch.add_argument("-p", "--patch", help="the patch: a JSON (or YAML) object, or list for json")
+    patch.add_argument("--patch-file", metavar="FILE", help="read the patch from FILE")
+    _namespace_flags(patch)
+    _dry_run_flag(patch)
+    patch.set_defaults(run_async=patching.patch, rest="resource")
+
+
+def _label_parser(commands: Any) -> None:
+    label = commands.add_parser("label", help="set (key=value) or remove (key-) labels")
+    label.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
+    label.add_argument("--overwrite", action="store_true", help="replace existing values")
+    _namespace_flags(label)
+    _dry_run_flag(label)
+    label.set_defaults(run_async=labeling.label, rest="args")
+
+
+def _diff_parser(commands: Any) -> None:
+    diff = commands.add_parser("diff", help="what apply would change: exit 0 none, 1 some, 2 error")
+    diff.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, folder or - for stdin"
+    )
+    _namespace_flags(diff)
+    diff.set_defaults(run_async=diffing.diff, error_exit=diffing.ERROR_EXIT)
+
+
+def _api_resources_parser(commands: Any) -> None:
+    listing = commands.add_parser("api-resources", help="the kinds served, like kubectl's")
+    listing.add_argument("-o", "--output", help="wide|name")
+    listing.add_argument(
+        "--namespaced",
+        nargs="?",
+        const=True,
+        default=None,
+        type=_typed(parse_bool),
+        metavar="true|false",
+        help="only namespaced kinds (false: only cluster-scoped ones)",
+    )
+    listing.add_argument("--api-group", help='only this group ("" for the core group)')
+    listing.add_argument("--sort-by", help="name|kind")
+    listing.add_argument("--no-headers", action="store_true", help="no header row")
+    listing.set_defaults(run=resources.api_resources)
+
+
+def _svc_logs_parser(commands: Any) -> None:
+    logs = commands.add_parser("logs", help="a component's log lines (none named: all of them)")
+    logs.add_argument(
+        "component", nargs="?", metavar="COMPONENT", help="etcd|webhook|limavm|app|app-1..."
+    )
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument(
+        "--tail", type=int, default=-1, metavar="N", help="the last N lines of each (-1: all)"
+    )
+    logs.set_defaults(run=logs_cmd.logs)
+
+
+def _version_parser(commands: Any) -> None:
+    version = commands.add_parser("version", help="the client's and each service's version")
+    version.add_argument("-o", "--output", help="json|yaml")
+    version.add_argument("--client", action="store_true", help="only the client's version")
+    version.set_defaults(run_async=versions.version)
+
+
+def _completion_parser(commands: Any) -> None:
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", metavar="bash|zsh|fish")
+    completion.set_defaults(run=_completion)
+
+
+def _completion(args: argparse.Namespace, console: Console) -> int:
+    console.write(completion.script(args.shell, build_parser()))
+    return 0
+
+
+class _VersionShown(Exception):
+    """`rdd --version` was given: print the version instead of running."""
+
+
+class _ShowVersion(argparse.Action):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        raise _VersionShown
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rdd", description="Keep a Lima VM in the state you declare.")
+    parser.add_argument(
+        "--version", action=_ShowVersion, nargs=0, help="print the client's version and exit"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     svc_parser = commands.add_parser("svc", help="run the stack (etcd and the three services)")
@@ -204,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = svc_commands.add_parser("status", help="pid, address and health of each component")
     status.add_argument("-o", "--output", help="json")
     status.set_defaults(run=svc.status)
+    _svc_logs_parser(svc_commands)
 
     config_parser = commands.add_parser("config", help="the client configuration")
     config_commands = config_parser.add_subparsers(
@@ -229,13 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dry_run_flag(apply)
     apply.set_defaults(run_async=applying.apply)
 
-    patch = ctl_commands.add_parser("patch", help="JSON merge patch one object")
-    patch.add_argument("resource", nargs="+", metavar="KIND NAME")
-    patch.add_argument("--type", default="merge", help="merge (RFC 7386)")
-    patch.add_argument("-p", "--patch", required=True, help="the patch, a JSON object")
-    _namespace_flags(patch)
-    _dry_run_flag(patch)
-    patch.set_defaults(run_async=patching.patch, rest="resource")
+    _patch_parser(ctl_commands)
 
     annotate = ctl_commands.add_parser("annotate", help="set (key=value) or remove (key-)")
     annotate.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
@@ -244,14 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     _dry_run_flag(annotate)
     annotate.set_defaults(run_async=patching.annotate, rest="args")
 
-    delete = ctl_commands.add_parser("delete", help="delete objects")
-    delete.add_argument("resources", nargs="+", metavar="KIND NAME...")
-    delete.add_argument("--ignore-not-found", action="store_true")
-    _selector_flags(delete)
-    _namespace_flags(delete)
-    _dry_run_flag(delete)
-    _wait_flags(delete, timeout="0", what="the objects are gone (0: no time limit)")
-    delete.set_defaults(run_async=ctl.delete, rest="resources")
+    _label_parser(ctl_commands)
+    _delete_parser(ctl_commands)
+    _diff_parser(ctl_commands)
+    _api_resources_parser(ctl_commands)
 
     wait = ctl_commands.add_parser("wait", help="wait until a condition holds (by watching)")
     wait.add_argument("resources", nargs="+", metavar="KIND/NAME")
@@ -285,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
         shortcut.set_defaults(run_async=command, forbidden_exit=3)
 
     _limavm_parser(commands)
+    _version_parser(commands)
+    _completion_parser(commands)
     return parser
 
 
@@ -318,39 +445,43 @@ def run(
 ) -> int:
     """Run one command; returns the exit status."""
     console = Console(out or sys.stdout, err or sys.stderr, os.environ if env is None else env)
-    forbidden_exit = 1
+    forbidden_exit = error_exit = 1
     try:
         args = parse(argv)
         forbidden_exit = getattr(args, "forbidden_exit", 1)
+        error_exit = getattr(args, "error_exit", 1)
         if hasattr(args, "run_async"):
             return asyncio.run(_run_connected(args.run_async, args, console))
         command: SyncCommand = args.run
         return command(args, console)
+    except _VersionShown:
+        console.line(versions.version_line())
+        return 0
     except KeyboardInterrupt:
         return 130
     except UsageError as exc:
         console.warn(usage_error_line(exc.message))
-        return exc.exit_code
+        return error_exit if exc.exit_code == 1 else exc.exit_code
     except SettingsError as exc:
         console.warn(usage_error_line(str(exc)))
-        return 1
+        return error_exit
     except UnavailableError as exc:
         reason = explain_unavailable(Settings.from_env(console.env))
         if reason:
             console.warn(usage_error_line(reason))
         else:
             console.api_error(exc)
-        return 1
+        return error_exit
     except ApiError as exc:
         console.api_error(exc)
-        return forbidden_exit if isinstance(exc, ForbiddenError) else 1
+        return forbidden_exit if isinstance(exc, ForbiddenError) else error_exit
     except BrokenPipeError:
         return 1
     except Exception as exc:  # the contract: never a traceback
         if console.env.get("RDD_DEBUG"):
             raise
         console.warn(usage_error_line(f"unexpected {type(exc).__name__}: {exc}"))
-        return 1
+        return error_exit
 
 
 def main() -> NoReturn:

@@ -1,33 +1,45 @@
-"""`rdd ctl patch --type=merge` and `rdd ctl annotate`: read the object,
-apply a JSON merge patch to its dict, write it back with the resourceVersion
-read (a compare-and-swap), and on Conflict read again and retry. A patch
-that carries its own metadata.resourceVersion is not retried: stale is stale."""
+"""`rdd ctl patch` (`--type=merge`, RFC 7386, or `--type=json`, RFC 6902;
+the patch from `-p` or `--patch-file`, JSON or YAML as kubectl reads it)
+and `rdd ctl annotate`: read the object, patch its dict, write it back with
+the resourceVersion read (a compare-and-swap), and on Conflict read again
+and retry. A patch that sets metadata.resourceVersion is not retried: stale
+is stale. A patch that does not parse or apply is an error before anything
+is written."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rdd.cli.arguments import UsageError, check_writable, one_object, parse_annotations
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
+from rdd.cli.jsonpatching import apply_json_patch
 from rdd.cli.mergepatch import merge_patch
 from rdd.cli.output import dry_run_suffix, name_form
 from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, InvalidError
-from rdd.meta.loading import LoadError, load_json
+from rdd.meta.loading import LoadError, load_yaml
 from rdd.meta.serialization import from_dict, to_dict
 
 CONFLICT_RETRIES = 5
+PATCH_TYPES = ("json", "merge")
+
+#: Turns the object's dict (status included) into the patched dict.
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def parse_patch(text: str) -> dict[str, Any]:
-    """The -p argument: a JSON object, nested no deeper than the loader allows (pure)."""
+def parse_patch(text: str, patch_type: str = "merge") -> Any:
+    """The patch as kubectl reads it (pure): YAML or JSON, bounded by the safe
+    loader (size, nesting, aliases); a merge patch is an object, a JSON patch
+    a list of operations (checked when applied)."""
     try:
-        patch = load_json(text)
+        patch = load_yaml(text)
     except LoadError as exc:
         raise UsageError(f'unable to parse "{_shown(text)}": {exc}') from None
-    if not isinstance(patch, dict):
+    if patch_type == "merge" and not isinstance(patch, dict):
         raise UsageError(f'unable to parse "{_shown(text)}": a merge patch must be a JSON object')
     return patch
 
@@ -37,21 +49,62 @@ def _shown(text: str) -> str:
     return text if len(text) <= 200 else f"{text[:200]}..."
 
 
+def read_patch(args: argparse.Namespace) -> str:
+    """The patch text from `-p` or `--patch-file` (exactly one of them)."""
+    if args.patch is not None and args.patch_file is not None:
+        raise UsageError("both patch and patch-file cannot be specified")
+    if args.patch_file is not None:
+        try:
+            return Path(args.patch_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"unable to read patch file: {exc}") from None
+    if not args.patch:
+        raise UsageError("must specify patch or patch-file containing the operations to apply")
+    return str(args.patch)
+
+
 def namespace_for(client: ResourceClient, namespace: str) -> str:
     return namespace if client.kind.namespaced else ""
+
+
+def merge_transform(patch: dict[str, Any]) -> Transform:
+    """A merge patch; status is left alone (the status subresource owns it)."""
+
+    def transform(document: dict[str, Any]) -> dict[str, Any]:
+        return merge_patch(document, {k: v for k, v in patch.items() if k != "status"})
+
+    return transform
+
+
+def json_transform(patch: Any) -> Transform:
+    def transform(document: dict[str, Any]) -> dict[str, Any]:
+        return apply_json_patch(document, patch)
+
+    return transform
 
 
 async def patch_object(
     client: ResourceClient, name: str, namespace: str, patch: dict[str, Any], *, dry_run: str
 ) -> bool:
     """Merge `patch` into the object; False when it changed nothing (no write)."""
-    pinned = str(patch.get("metadata", {}).get("resourceVersion") or "")
+    return await transform_object(client, name, namespace, merge_transform(patch), dry_run=dry_run)
+
+
+async def transform_object(
+    client: ResourceClient, name: str, namespace: str, transform: Transform, *, dry_run: str
+) -> bool:
+    """Write `transform(object)` over the object; False when that changes
+    nothing but status (no write: the update would ignore status anyway)."""
     conflict: ConflictError | None = None
     for _ in range(CONFLICT_RETRIES):
         live = await client.get(name, namespace_for(client, namespace))
-        current = {k: v for k, v in to_dict(live).items() if k != "status"}
-        patched = merge_patch(current, {k: v for k, v in patch.items() if k != "status"})
-        if patched == current and (not pinned or pinned == live.metadata.resource_version):
+        document = to_dict(live)
+        current = {k: v for k, v in document.items() if k != "status"}
+        patched = {k: v for k, v in transform(document).items() if k != "status"}
+        live_version = live.metadata.resource_version
+        wanted = str(patched.get("metadata", {}).get("resourceVersion") or "")
+        pinned = wanted if wanted != live_version else ""
+        if patched == current and not pinned:
             return False
         if dry_run == "client":
             return True
@@ -59,7 +112,7 @@ async def patch_object(
             obj = from_dict(client.kind, patched)
         except InvalidError as exc:
             raise UsageError(exc.message) from None
-        obj.metadata.resource_version = pinned or live.metadata.resource_version  # type: ignore[attr-defined]
+        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
         try:
             await client.update(obj, dry_run=dry_run == "server")
         except ConflictError as exc:
@@ -75,11 +128,12 @@ async def patch_object(
 async def patch(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     kind, name = one_object(args.resource)
     check_writable(kind)
-    if args.type != "merge":
-        raise UsageError(f'--type "{args.type}" is not supported: use --type=merge')
-    body = parse_patch(args.patch)
-    changed = await patch_object(
-        conn.client(kind), name, args.namespace, body, dry_run=args.dry_run
+    if args.type not in PATCH_TYPES:
+        raise UsageError(f'--type must be one of [{" ".join(PATCH_TYPES)}], not "{args.type}"')
+    body = parse_patch(read_patch(args), args.type)
+    transform = json_transform(body) if args.type == "json" else merge_transform(body)
+    changed = await transform_object(
+        conn.client(kind), name, args.namespace, transform, dry_run=args.dry_run
     )
     verb = "patched" if changed else "patched (no change)"
     console.line(f"{name_form(kind, name)} {verb}{dry_run_suffix(args.dry_run)}")

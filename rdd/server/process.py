@@ -1,8 +1,8 @@
-"""The one way a service process runs: gRPC servicers, async health,
-reflection (v1 and v1alpha) from the proto descriptors, the metrics and
-bearer-token interceptors, a Prometheus endpoint with RDD_METRICS,
-background components (controllers), the chosen address written once
-SERVING, graceful stop on SIGTERM/SIGINT.
+"""The one way a service process runs: gRPC servicers, async health, the
+version service (rdd.server.version), reflection (v1 and v1alpha) from the
+proto descriptors, the metrics and bearer-token interceptors, a Prometheus
+endpoint with RDD_METRICS, background components (controllers), the chosen
+address written once SERVING, graceful stop on SIGTERM/SIGINT.
 
 A service listens on a unix socket (`--listen unix:///abs/path.sock`, made
 0600 in a folder only its owner can enter) or, in TCP mode, on HOST:PORT
@@ -27,7 +27,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from rdd.config import metrics_enabled
 from rdd.errors import ApiError
-from rdd.server import logfile, reflection
+from rdd.server import logfile, reflection, version
 from rdd.server.auth import Authenticator, AuthInterceptor
 from rdd.server.decoding import DecodingInterceptor
 from rdd.server.metrics import MetricsEndpoint, MetricsInterceptor
@@ -144,10 +144,15 @@ class ServiceProcess:
         )
         for registrar in self._registrars:
             registrar(server)
+        version.register(server)
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable(
-            [*self._service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
+            [
+                *self._service_names,
+                version.SERVICE_NAME,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            ],
             server,
         )
         address = self._bind(server)

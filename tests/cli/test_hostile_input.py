@@ -80,7 +80,7 @@ def test_deep_patch(depth: int, tmp_path: Path) -> None:
     patch = '{"a":' * depth + "1" + "}" * depth
     err = refused(["ctl", "patch", "cm", "x", "-p", patch], tmp_path)
     assert err.startswith('error: unable to parse "{"a":{"a":')
-    assert err.endswith('...": nested too deeply (more than 100 levels)\n')
+    assert err.endswith("nested too deeply (more than 100 levels)\n")  # patches are YAML too
 
 
 def test_deep_manifest(tmp_path: Path) -> None:

@@ -91,7 +91,10 @@ def test_stack_not_running(argv: list[str], tmp_path: Path) -> None:
         (["ctl", "wait", "cm/x"], "error: --for must be specified"),
         (["ctl", "wait", "cm/x", "--for=ready"], "error: unrecognized condition"),
         (["ctl", "patch", "cm", "x", "-p", "{bad"], 'error: unable to parse "{bad"'),
-        (["ctl", "patch", "cm", "x", "--type=json", "-p", "[]"], 'error: --type "json"'),
+        (
+            ["ctl", "patch", "cm", "x", "--type=strategic", "-p", "{}"],
+            "error: --type must be one of",
+        ),
         (["ctl", "annotate", "cm", "x"], "error: at least one annotation update"),
         (
             ["ctl", "apply", "-f", "/does/not/exist"],

@@ -114,11 +114,12 @@ def test_events_are_read_only() -> None:
         ({"kind": "ConfigMap"}, "Object 'apiVersion' is missing"),
         (
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": 1}},
-            'error validating "f": ConfigMap in version "v1" cannot be handled',
+            'error validating "f": error validating data: invalid type for "data.k" in '
+            'ConfigMap: got "integer", expected "string"',
         ),
         (
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "bogus": 1},
-            'error validating "f"',
+            'error validating "f": error validating data: unknown field "bogus" in ConfigMap',
         ),
         (
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": "x"},
