@@ -1,11 +1,13 @@
 """`pip install` of the wheel built from a clean clone (committed files
 only) gives a working `rdd` in a fresh virtual environment: every runtime
 dependency declared, the generated stubs inside, the services as
-rdd.services and no top-level `services` package, `python -m rdd`, and a
-whole lifecycle run with the installed command, away from the checkout."""
+rdd.services and no top-level `services` package, `python -m rdd`,
+`rdd version` of client and services, and a whole lifecycle run with the
+installed command, away from the checkout."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -91,6 +93,10 @@ def test_a_whole_lifecycle_with_the_installed_command(installed: Path, tmp_path:
     rdd = installed / "rdd"
     try:
         run(rdd, "svc", "start", cwd=tmp_path, env=env)
+        assert run(rdd, "--version", cwd=tmp_path, env=env).strip()
+        versions = json.loads(run(rdd, "version", "-o", "json", cwd=tmp_path, env=env))
+        assert set(versions["serverVersions"]) == {"app", "limavm", "webhook"}
+        assert versions["clientVersion"]
         out = run(rdd, "set", "running=true", "--timeout=2m", cwd=tmp_path, env=env)
         assert "Settled=True" in out
         run(rdd, "ctl", "delete", "app", "app", cwd=tmp_path, env=env)
