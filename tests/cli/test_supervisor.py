@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rdd.cli.svc import outcome_line, status_document, status_table
+from rdd.procs import cmdline
 from rdd.stack.health import STOPPED, service_health
 from rdd.stack.ports import free_port
 from rdd.stack.processes import is_alive, is_ours, terminate, wait_gone
@@ -138,6 +139,9 @@ def test_is_ours_checks_the_command_line() -> None:
     process = _sleeper("marker-123")
     try:
         assert is_alive(process.pid)
+        deadline = time.monotonic() + 5  # until the child has exec'd its own command line
+        while "marker-123" not in (cmdline(process.pid) or []) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert is_ours(process.pid, ["marker-123"])
         assert not is_ours(process.pid, ["marker-456"])
         assert not is_ours(None, [])
