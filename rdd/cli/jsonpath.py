@@ -86,12 +86,14 @@ Part = Literal | Path | Range
 
 @dataclass(frozen=True)
 class _RangeStart:
+    """`{range .path}`: what follows repeats for each item of `steps`' result."""
+
     steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
 class _RangeEnd:
-    pass
+    """`{end}`: closes the innermost `{range}`."""
 
 
 def parse_template(template: str) -> list[Part]:

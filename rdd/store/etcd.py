@@ -8,6 +8,7 @@ it is the key's mod_revision, filled in on every read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -538,9 +539,11 @@ class EtcdStore:
                     return
 
         try:
-            await asyncio.wait_for(deleted(), timeout)
-        except (TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError):
-            pass
+            # Timing out (or a broken watch) is an answer too: the caller looks again.
+            with contextlib.suppress(
+                TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError
+            ):
+                await asyncio.wait_for(deleted(), timeout)
         finally:
             await _quietly_cancel(watch)
 
