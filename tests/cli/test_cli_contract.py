@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,17 +90,6 @@ def stop_and_check(env: dict[str, str]) -> None:
     assert processes_of(home) == []
     assert not (home / "config").exists()
     assert list((home / "run").glob("*.json")) == []
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    environment = stack_env(tmp_path_factory.mktemp("cli") / "home")
-    started = run_rdd("svc", "start", env=environment, timeout=120)
-    try:
-        assert started.returncode == 0, started.stderr
-        yield environment
-    finally:
-        stop_and_check(environment)
 
 
 def apply(env: dict[str, str], manifest: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,25 +18,12 @@ from tests.cli.test_cli_contract import (
     apply,
     ok,
     run_rdd,
-    stack_env,
     start_rdd,
-    stop_and_check,
 )
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="no services")
 
 NS = "kc"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    environment = stack_env(tmp_path_factory.mktemp("kc") / "home")
-    started = run_rdd("svc", "start", env=environment, timeout=120)
-    try:
-        assert started.returncode == 0, started.stderr
-        yield environment
-    finally:
-        stop_and_check(environment)
 
 
 def labelled(name: str, namespace: str = NS, **labels: str) -> str:

@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,9 @@ from tests.cli.test_cli_contract import (
     run_rdd,
     stack_env,
     start_rdd,
-    stop_and_check,
 )
 
 pytestmark = pytest.mark.skipif(not SERVICES, reason="no services")
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    environment = stack_env(tmp_path_factory.mktemp("verbs") / "home")
-    started = run_rdd("svc", "start", env=environment, timeout=120)
-    try:
-        assert started.returncode == 0, started.stderr
-        yield environment
-    finally:
-        stop_and_check(environment)
 
 
 def ctl(

@@ -38,17 +38,6 @@ def not_found(name: str) -> str:
     return f'Error from server (NotFound): limavms.lima.rancherdesktop.io "{name}" not found\n'
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    environment = stack_env(tmp_path_factory.mktemp("limavm-cli") / "home")
-    started = run_rdd("svc", "start", env=environment, timeout=120)
-    try:
-        assert started.returncode == 0, started.stderr
-        yield environment
-    finally:
-        stop_and_check(environment)
-
-
 def lima_home(env: dict[str, str]) -> Path:
     return Path(env["RDD_HOME"]) / "lima"
 
@@ -72,9 +61,10 @@ def instance_dirs(env: dict[str, str]) -> list[str]:
 
 
 @pytest.fixture
-def env(stack: dict[str, str]) -> Iterator[dict[str, str]]:
+def env(cli_stack: dict[str, str]) -> Iterator[dict[str, str]]:
     """The shared stack; afterwards anything a test left is removed, and the
     test fails if it had to be."""
+    stack = cli_stack
     yield stack
     names = ok(run_rdd("limavm", "list", "-o", "name", env=stack)).split()
     for name in names:
