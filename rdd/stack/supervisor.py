@@ -267,12 +267,16 @@ class Supervisor:
                 found.append((instance, pid))
         return found
 
-    def _stop_strays(self) -> list[Outcome]:
+    def _stop_strays(self, strays: list[tuple[str, int]] | None = None) -> list[Outcome]:
+        """Stop processes of this home that have no record (all found, or `strays`)."""
         outcomes = []
-        for name, pid in self.strays():
+        for name, pid in self.strays() if strays is None else strays:
             killed = terminate(pid, grace=STOP_GRACE[component_of(name)])
             outcomes.append(Outcome(f"{name} (unrecorded)", "killed" if killed else "stopped", pid))
         return outcomes
+
+    def _service_health(self, address: str) -> str:
+        return service_health(address, credentials=self._probe(address))
 
     # -- credentials ---------------------------------------------------------
 
@@ -518,8 +522,7 @@ class Supervisor:
             assert record is not None and record.pid is not None
             healthy = (
                 same_transport(record.address, listen)
-                and service_health(record.address, credentials=self._probe(record.address))
-                == SERVING
+                and self._service_health(record.address) == SERVING
             )
             if is_current(record, wiring=wiring, healthy=healthy):
                 return Outcome(name, "running", record.pid, record.address)
@@ -602,7 +605,7 @@ class Supervisor:
             published = self.layout.read_published(name)
             if published is not None and published[1] == process.pid:
                 address = _client_address(published[0], listen)
-                if service_health(address, credentials=self._probe(address)) == SERVING:
+                if self._service_health(address) == SERVING:
                     return address
             if time.monotonic() > deadline:
                 terminate(process.pid, grace=STOP_GRACE[component_of(name)])
@@ -638,11 +641,9 @@ class Supervisor:
                 instances = [n for n in reversed(recorded) if component_of(n) == component]
                 for name in instances or [component]:
                     outcomes.append(self._stop_component(name))
-                for stray, pid in strays:
-                    if component_of(stray) == component:
-                        killed = terminate(pid, grace=STOP_GRACE[component])
-                        action = "killed" if killed else "stopped"
-                        outcomes.append(Outcome(f"{stray} (unrecorded)", action, pid))
+                outcomes += self._stop_strays(
+                    [s for s in strays if component_of(s[0]) == component]
+                )
                 if component == "limavm":
                     outcomes.extend(self._stop_orphan_vms())
         return outcomes
@@ -718,7 +719,7 @@ class Supervisor:
             health = etcd_health(record.address, pki=pki)
             leader = health == SERVING and is_leader_member(record.address, pki=pki)
             return ComponentStatus(record.pid, record.address, health, leader)
-        health = service_health(record.address, credentials=self._probe(record.address))
+        health = self._service_health(record.address)
         return ComponentStatus(record.pid, record.address, health, metrics=record.metrics)
 
     def _mark_leaders(self, replicas: dict[str, list[ComponentStatus]]) -> None:

@@ -14,7 +14,6 @@ Targets are gRPC targets: `unix:///abs/path.sock` or `HOST:PORT` (TLS)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import yaml
 from cryptography import x509
 
+from rdd.transport.files import write_private
 from rdd.transport.sockets import is_unix_target
 
 API_VERSION = "rdd.rancherdesktop.io/v1"
@@ -77,13 +77,7 @@ def render(config: ClientConfig, *, redact: bool) -> str:
 
 def write_config(path: Path, config: ClientConfig) -> None:
     """Atomically, 0600 from the first byte."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    if tmp.exists():
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(_HEADER + render(config, redact=False))
-    tmp.replace(path)
+    write_private(path, (_HEADER + render(config, redact=False)).encode())
 
 
 def read_config(path: Path) -> ClientConfig:

@@ -20,7 +20,6 @@ Keys are ECDSA P-256: quick to make, taken by grpc and etcd alike."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import re
@@ -36,6 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from rdd.transport.files import write_private
 
 #: Services with a token of their own.
 SERVICE_IDENTITIES: tuple[str, ...] = ("webhook", "limavm", "app")
@@ -115,8 +116,8 @@ class Pki:
         if not self.has_tokens:
             self._prepare_folder()
             for name in SERVICE_IDENTITIES:
-                _write_private(self.token_file(name), new_token().encode())
-            _write_private(self.token_file("user"), new_token().encode())
+                write_private(self.token_file(name), new_token().encode())
+            write_private(self.token_file("user"), new_token().encode())
         return self.load_tokens()
 
     def ensure_tls(self, hosts: Iterable[str] = ()) -> None:
@@ -128,10 +129,10 @@ class Pki:
             ca_key, ca_cert = _new_ca()
             for component in CERTIFICATE_IDENTITIES:
                 key, cert = _new_leaf(component, ca_key, ca_cert, wanted)
-                _write_private(self.key_file(component), _key_pem(key))
-                _write_private(self.cert_file(component), _cert_pem(cert))
-            _write_private(self.folder / CA_KEY, _key_pem(ca_key))
-            _write_private(self.ca_file, _cert_pem(ca_cert))
+                write_private(self.key_file(component), _key_pem(key))
+                write_private(self.cert_file(component), _cert_pem(cert))
+            write_private(self.folder / CA_KEY, _key_pem(ca_key))
+            write_private(self.ca_file, _cert_pem(ca_cert))
         for component in CERTIFICATE_IDENTITIES:
             identity = self.load_identity(component)
             if component == "client":
@@ -225,17 +226,6 @@ def _load_cert(path: Path) -> tuple[x509.Certificate, bytes]:
             f"{cert.not_valid_after_utc:%Y-%m-%d}, not now; {_ROTATE_HINT}"
         )
     return cert, pem
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Atomically, 0600 from the first byte."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    tmp.replace(path)
 
 
 def _unique(items: Sequence[str]) -> list[str]:
