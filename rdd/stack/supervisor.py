@@ -64,7 +64,7 @@ from rdd.stack.etcd import (
     unix_listen,
     wait_healthy,
 )
-from rdd.stack.health import SERVING, STOPPED, etcd_health, service_health
+from rdd.stack.health import NOT_SERVING, SERVING, STOPPED, etcd_health, service_health
 from rdd.stack.ports import is_listening
 from rdd.stack.processes import deferred_signals, is_ours, terminate
 from rdd.stack.records import (
@@ -85,6 +85,10 @@ from rdd.transport.sockets import is_unix_target, join_targets, socket_path_prob
 #: service stops its VMs first (RDD_STOP_TIMEOUT_SECONDS each, 30 by default).
 STOP_GRACE: dict[str, float] = {"app": 15.0, "limavm": 45.0, "webhook": 10.0, "etcd": 10.0}
 DEFAULT_START_TIMEOUT = 60.0
+#: Seconds a running service answering NOT_SERVING gets to serve again before
+#: `start` replaces it: its etcd probe runs every second and reconnects
+#: within one more (rdd.server.dependency, rdd.transport.channels).
+RECOVERY_TIMEOUT = 10.0
 #: Seconds a sim host agent that outlived the limavm service gets after SIGTERM.
 ORPHAN_VM_GRACE = 10.0
 #: Environment variables that wire the services together; set from the records.
@@ -277,6 +281,17 @@ class Supervisor:
 
     def _service_health(self, address: str) -> str:
         return service_health(address, credentials=self._probe(address))
+
+    def _serves_soon(self, address: str, timeout: float = RECOVERY_TIMEOUT) -> bool:
+        """Whether the service at `address` is SERVING, given `timeout`
+        seconds when it answers NOT_SERVING: that is a live service waiting
+        for its etcd (just restarted, say), which a restart would not help."""
+        deadline = time.monotonic() + timeout
+        while (health := self._service_health(address)) == NOT_SERVING:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return health == SERVING
 
     # -- credentials ---------------------------------------------------------
 
@@ -520,9 +535,8 @@ class Supervisor:
         action = "started" if record is None else "restarted"
         if self._ours(record):
             assert record is not None and record.pid is not None
-            healthy = (
-                same_transport(record.address, listen)
-                and self._service_health(record.address) == SERVING
+            healthy = same_transport(record.address, listen) and self._serves_soon(
+                record.address
             )
             if is_current(record, wiring=wiring, healthy=healthy):
                 return Outcome(name, "running", record.pid, record.address)

@@ -81,6 +81,13 @@ def status_of(env: dict[str, str]) -> dict[str, dict]:
     return json.loads(ok(run_rdd("svc", "status", "-o", "json", env=env)))
 
 
+def app_health(env: dict[str, str]) -> str:
+    """The app service's health in `svc status` (which exits 1 while any
+    component is down)."""
+    status = json.loads(run_rdd("svc", "status", "-o", "json", env=env).stdout)
+    return str(status["components"]["app"]["health"])
+
+
 def stop_and_check(env: dict[str, str]) -> None:
     ok(run_rdd("svc", "stop", env=env, timeout=120))
     home = Path(env["RDD_HOME"])
@@ -442,8 +449,14 @@ def test_start_brings_back_only_what_died(env: dict[str, str]) -> None:
 
 
 def test_etcd_comes_back_on_its_endpoint(env: dict[str, str]) -> None:
+    """Down long enough for the services to say NOT_SERVING (as on a loaded
+    machine): they are waiting for etcd, not broken, and keep running."""
     before = status_of(env)["components"]
     os.kill(before["etcd"]["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while app_health(env) != "NOT_SERVING":
+        assert time.monotonic() < deadline, "app never noticed that etcd was gone"
+        time.sleep(0.2)
     out = ok(run_rdd("svc", "start", env=env, timeout=120)).splitlines()
     assert out[0].startswith("etcd: restarted (pid ")
     after = status_of(env)["components"]
