@@ -535,9 +535,7 @@ class Supervisor:
         action = "started" if record is None else "restarted"
         if self._ours(record):
             assert record is not None and record.pid is not None
-            healthy = same_transport(record.address, listen) and self._serves_soon(
-                record.address
-            )
+            healthy = same_transport(record.address, listen) and self._serves_soon(record.address)
             if is_current(record, wiring=wiring, healthy=healthy):
                 return Outcome(name, "running", record.pid, record.address)
             terminate(record.pid, grace=STOP_GRACE[component])
