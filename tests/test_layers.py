@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "rdd.config": 1,
     "rdd.logs": 1,
     "rdd.status": 1,
+    "rdd.retry": 1,
     "rdd.procs": 1,
     "rdd.version": 1,
     "rdd.transport": 1,
