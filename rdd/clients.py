@@ -5,7 +5,7 @@ come back as domain errors (rdd.errors), never raw gRPC errors."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -14,8 +14,9 @@ from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
 from rdd.api.meta.v1 import meta_pb2
-from rdd.errors import GoneError
+from rdd.errors import AlreadyExistsError, ConflictError, GoneError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
+from rdd.retry import CONFLICT_ATTEMPTS, retry_on_conflict
 from rdd.status import error_from_rpc
 
 #: Items per List page when a client lists everything (kubectl's --chunk-size).
@@ -175,3 +176,39 @@ class LimaVMClient(ResourceClient):
             raise error_from_rpc(exc, what=f"the {self.kind.kind} service") from None
         finally:
             call.cancel()
+
+
+#: What create_or_update did: kubectl's words for apply.
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+async def create_or_update(
+    client: ResourceClient,
+    name: str,
+    namespace: str,
+    *,
+    build: Callable[[], Any],
+    mutate: Callable[[Any], Any | None],
+    dry_run: bool = False,
+    attempts: int = CONFLICT_ATTEMPTS,
+) -> tuple[str, Any]:
+    """controller-runtime's CreateOrUpdate over our API: read the object;
+    when it is missing create `build()`, else write `mutate(live)` unless
+    that is None (nothing to change). An object created or changed meanwhile
+    (AlreadyExists, Conflict) is read again, at most `attempts` times.
+    Returns (created|updated|unchanged, the object as the server has it)."""
+
+    async def attempt() -> tuple[str, Any]:
+        try:
+            live = await client.get(name, namespace)
+        except NotFoundError:
+            try:
+                return CREATED, await client.create(build(), dry_run=dry_run)
+            except AlreadyExistsError as exc:
+                raise ConflictError(exc.message) from None
+        changed = mutate(live)
+        if changed is None:
+            return UNCHANGED, live
+        return UPDATED, await client.update(changed, dry_run=dry_run)
+
+    return await retry_on_conflict(attempt, attempts)
