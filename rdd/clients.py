@@ -17,7 +17,7 @@ from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import AlreadyExistsError, ConflictError, GoneError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.retry import CONFLICT_ATTEMPTS, retry_on_conflict
-from rdd.status import error_from_rpc
+from rdd.rpc_status import error_from_rpc
 
 #: Items per List page when a client lists everything (kubectl's --chunk-size).
 DEFAULT_CHUNK_SIZE = 500

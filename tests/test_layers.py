@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     "rdd.meta": 1,
     "rdd.config": 1,
     "rdd.logs": 1,
-    "rdd.status": 1,
+    "rdd.rpc_status": 1,
     "rdd.retry": 1,
     "rdd.procs": 1,
     "rdd.version": 1,

@@ -22,7 +22,7 @@ from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.output import to_yaml
 from rdd.errors import ApiError
-from rdd.status import error_from_rpc
+from rdd.rpc_status import error_from_rpc
 from rdd.transport.clientconfig import CLIENT_ENDPOINTS
 from rdd.version import release, version_info
 

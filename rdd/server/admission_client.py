@@ -13,7 +13,7 @@ import grpc
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.errors import ForbiddenError, UnavailableError
 from rdd.meta.serialization import from_json, to_json
-from rdd.status import error_from_rpc
+from rdd.rpc_status import error_from_rpc
 from rdd.store.registry import Review
 
 ADMISSION_DEADLINE_SECONDS = 10.0

@@ -18,8 +18,8 @@ from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ApiError, InvalidError
 from rdd.kinds import Kind, kinds_served_by
 from rdd.meta.selectors import Selection, SelectorError, filtered_event_type, selection_for
+from rdd.rpc_status import code_for
 from rdd.server.auth import USER, Authenticator, caller_of
-from rdd.status import code_for
 from rdd.store.etcd import Fence
 from rdd.store.registry import Companions, Registry
 from rdd.transport.channels import MAX_MESSAGE_BYTES

@@ -19,9 +19,9 @@ from rdd.drivers.base import instance_dir
 from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
+from rdd.rpc_status import code_for
 from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
-from rdd.status import code_for
 from rdd.store.registry import Companions, Registry
 
 log = logging.getLogger("rdd.services.limavm.logs")

@@ -15,7 +15,7 @@ from rdd.drivers.validating import LimactlValidator
 from rdd.errors import ApiError, ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
-from rdd.status import code_for
+from rdd.rpc_status import code_for
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Review
 
