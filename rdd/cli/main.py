@@ -8,7 +8,6 @@ traceback): `error: ...` for problems on this side, `Error from server
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +34,7 @@ from rdd.cli import (
 from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run
 from rdd.cli.connection import Connection, explain_unavailable
 from rdd.cli.console import Console, usage_error_line
+from rdd.cli.interrupt import run_interruptible
 from rdd.cli.vms import TEMPLATE_HELP
 from rdd.config import Settings, SettingsError
 from rdd.errors import ApiError, ForbiddenError, UnavailableError
@@ -451,7 +451,7 @@ def run(
         forbidden_exit = getattr(args, "forbidden_exit", 1)
         error_exit = getattr(args, "error_exit", 1)
         if hasattr(args, "run_async"):
-            return asyncio.run(_run_connected(args.run_async, args, console))
+            return run_interruptible(_run_connected(args.run_async, args, console))
         command: SyncCommand = args.run
         return command(args, console)
     except _VersionShown:
