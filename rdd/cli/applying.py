@@ -25,6 +25,7 @@ from rdd.cli.mergepatch import (
     with_annotation,
 )
 from rdd.cli.output import dry_run_suffix, name_form
+from rdd.cli.parsing import Words, dry_run_flag, namespace_flags
 from rdd.clients import ResourceClient
 from rdd.errors import AlreadyExistsError, ApiError, ConflictError, InvalidError, NotFoundError
 from rdd.meta.loading import LoadError, read_text
@@ -159,3 +160,12 @@ async def apply(conn: Connection, args: argparse.Namespace, console: Console) ->
             f"{name_form(manifest.kind, manifest.name)} {verb}{dry_run_suffix(args.dry_run)}"
         )
     return 1 if failed else 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, folder or - for stdin"
+    )
+    namespace_flags(parser)
+    dry_run_flag(parser)
+    parser.set_defaults(run_async=apply)

@@ -33,6 +33,7 @@ from rdd.cli.output import (
     sort_objects,
     table_rows,
 )
+from rdd.cli.parsing import Words, namespace_flags, selector_flags
 from rdd.errors import ApiError, InvalidError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.serialization import to_dict
@@ -292,3 +293,27 @@ async def watch(
     ):
         printer.print(to_dict(event.object))
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("resources", nargs="+", metavar="KIND[,KIND...]|all [NAME...]")
+    namespace_flags(parser, all_namespaces=True)
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=HEADER:PATH,...",
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=500, help="list in pages of this many (0: no limit)"
+    )
+    selector_flags(parser)
+    parser.add_argument(
+        "-w", "--watch", action="store_true", help="after the list, print every change"
+    )
+    parser.add_argument(
+        "--watch-only", action="store_true", help="print every change, not the list first"
+    )
+    parser.add_argument("--show-labels", action="store_true", help="a LABELS column")
+    parser.add_argument("--no-headers", action="store_true", help="tables without the header")
+    parser.add_argument("--sort-by", metavar="JSONPATH", help="e.g. .metadata.creationTimestamp")
+    parser.set_defaults(run_async=get, rest="resources")

@@ -19,6 +19,7 @@ from rdd.cli.console import Console
 from rdd.cli.jsonpatching import apply_json_patch
 from rdd.cli.mergepatch import merge_patch
 from rdd.cli.output import dry_run_suffix, name_form
+from rdd.cli.parsing import Words, dry_run_flag, namespace_flags
 from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, InvalidError
 from rdd.meta.loading import LoadError, load_yaml
@@ -172,3 +173,25 @@ async def annotate(conn: Connection, args: argparse.Namespace, console: Console)
     await patch_object(client, name, args.namespace, body, dry_run=args.dry_run)
     console.line(f"{name_form(kind, name)} annotated{dry_run_suffix(args.dry_run)}")
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`patch` and `annotate`."""
+    if name == "annotate":
+        parser.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
+        parser.add_argument("--overwrite", action="store_true", help="replace existing values")
+        namespace_flags(parser)
+        dry_run_flag(parser)
+        parser.set_defaults(run_async=annotate, rest="args")
+        return
+    parser.add_argument("resource", nargs="+", metavar="KIND NAME")
+    parser.add_argument(
+        "--type", default="merge", help="merge (RFC 7386, the default) or json (RFC 6902)"
+    )
+    parser.add_argument(
+        "-p", "--patch", help="the patch: a JSON (or YAML) object, or list for json"
+    )
+    parser.add_argument("--patch-file", metavar="FILE", help="read the patch from FILE")
+    namespace_flags(parser)
+    dry_run_flag(parser)
+    parser.set_defaults(run_async=patch, rest="resource")

@@ -13,6 +13,7 @@ from rdd.cli.arguments import READ_ONLY, UsageError
 from rdd.cli.console import Console
 from rdd.cli.getting import ALL
 from rdd.cli.output import render_table
+from rdd.cli.parsing import Words, bool_flag
 from rdd.kinds import ALL_KINDS, Kind
 
 READ_VERBS = ("get", "list", "watch")
@@ -83,3 +84,17 @@ def api_resources(args: argparse.Namespace, console: Console) -> int:
     table = rows(kinds, wide=args.output == "wide")
     console.write(render_table(table[1:] if args.no_headers else table))
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("-o", "--output", help="wide|name")
+    bool_flag(
+        parser,
+        "--namespaced",
+        default=None,
+        help="only namespaced kinds (false: only cluster-scoped ones)",
+    )
+    parser.add_argument("--api-group", help='only this group ("" for the core group)')
+    parser.add_argument("--sort-by", help="name|kind")
+    parser.add_argument("--no-headers", action="store_true", help="no header row")
+    parser.set_defaults(run=api_resources)

@@ -11,10 +11,11 @@ import argparse
 from typing import Any
 
 from rdd.api.meta.v1 import meta_pb2
-from rdd.cli.arguments import UsageError, parse_bool, parse_duration
+from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run, parse_duration
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.output import dry_run_suffix, name_form, plural_form
+from rdd.cli.parsing import Words, typed, wait_flags
 from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
 from rdd.errors import AlreadyExistsError, ConflictError, NotFoundError
@@ -156,3 +157,21 @@ async def start(conn: Connection, args: argparse.Namespace, console: Console) ->
 
 async def stop(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     return await set_running(conn, args, console, running=False)
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`rdd set running=...`, `rdd start`, `rdd stop`."""
+    if name == "set":
+        parser.add_argument("assignment", metavar="running=true|false")
+    parser.add_argument(
+        "--dry-run",
+        nargs="?",
+        const=True,
+        default=False,
+        type=typed(lambda text: parse_dry_run(text) != "none"),
+        metavar="server",
+        help="run admission, persist nothing",
+    )
+    wait_flags(parser, timeout="10m", what="the App is Settled")
+    commands = {"set": set_command, "start": start, "stop": stop}
+    parser.set_defaults(run_async=commands[name], forbidden_exit=3)

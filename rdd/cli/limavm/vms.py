@@ -3,7 +3,7 @@ table, where a template comes from, what each wait waits for, and the line
 printed when a wait times out.
 
 Functions take dicts from rdd.meta.serialization.to_dict; the commands are
-in rdd.cli.limavm and rdd.cli.editing."""
+in the other modules of rdd.cli.limavm."""
 
 from __future__ import annotations
 
