@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rdd.cli import completion, diffing, stacklogs, resources, versions
+from rdd.cli import completion, diffing, resources, stacklogs, versions
 from rdd.cli.arguments import UsageError
 from rdd.cli.deleting import check_arguments, ignores_not_found
 from rdd.cli.main import build_parser, parse
