@@ -106,14 +106,14 @@ async def apply_result(
         live_dict = to_dict(live)
         current = {k: v for k, v in live_dict.items() if k != "status"}
         updated = apply_patch(live_dict, manifest.data)
-        live_version = live.metadata.resource_version  # type: ignore[attr-defined]
+        live_version = live.metadata.resource_version
         pinned = manifest.resource_version
         if updated == current and (not pinned or pinned == live_version):
             return "unchanged", live
         if dry_run == "client":
             return "configured", None
         obj = _parse(manifest, updated)
-        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
+        obj.metadata.resource_version = pinned or live_version
         try:
             written = await client.update(obj, dry_run=server_dry_run)
         except ConflictError as exc:

@@ -19,21 +19,18 @@ from rdd.cli import jsonpath
 from rdd.cli.arguments import OutputFormat, UsageError, parse_kind, parse_output
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.output import (
+from rdd.cli.output import as_list, no_resources_message, render_serialized, sort_objects
+from rdd.cli.parsing import Words, namespace_flags, selector_flags
+from rdd.cli.printing import (
     TableOptions,
-    as_list,
     custom_rows,
-    no_resources_message,
     parse_custom_columns,
     relaxed_template,
     render,
-    render_serialized,
     render_table,
     sort_by,
-    sort_objects,
     table_rows,
 )
-from rdd.cli.parsing import Words, namespace_flags, selector_flags
 from rdd.errors import ApiError, InvalidError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.serialization import to_dict

@@ -106,7 +106,7 @@ async def label(conn: Connection, args: argparse.Namespace, console: Console) ->
     check_writable(kind)
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))
-    existing = dict(live.metadata.labels)  # type: ignore[attr-defined]
+    existing = dict(live.metadata.labels)
     if not args.overwrite:
         refusals = overwrite_refusals(changes, existing)
         if refusals:

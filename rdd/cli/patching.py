@@ -113,7 +113,7 @@ async def transform_object(
             obj = from_dict(client.kind, patched)
         except InvalidError as exc:
             raise UsageError(exc.message) from None
-        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
+        obj.metadata.resource_version = pinned or live_version
         try:
             await client.update(obj, dry_run=dry_run == "server")
         except ConflictError as exc:
@@ -168,7 +168,7 @@ async def annotate(conn: Connection, args: argparse.Namespace, console: Console)
     changes = parse_annotations(words[split:])
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))
-    existing = dict(live.metadata.annotations)  # type: ignore[attr-defined]
+    existing = dict(live.metadata.annotations)
     body = annotation_patch(changes, existing, overwrite=args.overwrite)
     await patch_object(client, name, args.namespace, body, dry_run=args.dry_run)
     console.line(f"{name_form(kind, name)} annotated{dry_run_suffix(args.dry_run)}")

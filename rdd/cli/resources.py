@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from rdd.cli.arguments import READ_ONLY, UsageError
+from rdd.cli.arguments import UsageError
 from rdd.cli.console import Console
 from rdd.cli.getting import ALL
-from rdd.cli.output import render_table
 from rdd.cli.parsing import Words, bool_flag
+from rdd.cli.printing import render_table
 from rdd.kinds import ALL_KINDS, Kind
 
 READ_VERBS = ("get", "list", "watch")
@@ -24,7 +24,7 @@ SORTS = ("name", "kind")
 
 def verbs(kind: Kind) -> list[str]:
     """What the kind's service lets clients do, sorted as kubectl prints them."""
-    allowed = READ_VERBS if kind.kind in READ_ONLY else READ_VERBS + WRITE_VERBS
+    allowed = READ_VERBS if kind.read_only else READ_VERBS + WRITE_VERBS
     return sorted(allowed)
 
 

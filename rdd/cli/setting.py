@@ -86,8 +86,8 @@ async def write_running(client: ResourceClient, running: bool, *, dry_run: bool)
             live = await client.get(APP_NAME)
         except NotFoundError:
             app = APP.new()
-            app.metadata.name = APP_NAME  # type: ignore[attr-defined]
-            app.spec.running = running  # type: ignore[attr-defined]
+            app.metadata.name = APP_NAME
+            app.spec.running = running
             try:
                 return await client.create(app, dry_run=dry_run), "created"
             except AlreadyExistsError as exc:

@@ -14,8 +14,8 @@ from typing import Any
 from rdd.cli.arguments import UsageError, parse_duration
 from rdd.cli.connection import load_client_config
 from rdd.cli.console import Console
-from rdd.cli.output import render_table
 from rdd.cli.parsing import Command, Words, add_commands
+from rdd.cli.printing import render_table
 from rdd.config import Settings
 from rdd.logs import is_run_header, plain
 from rdd.stack.supervisor import ComponentStatus, Outcome, StackError, StackStatus, Supervisor

@@ -29,10 +29,9 @@ from rdd.cli.limavm.vms import (
     seen_conditions,
     shell_invocation,
     timeout_message,
-    vm_status,
 )
 from rdd.cli.main import parse
-from rdd.cli.output import render_table
+from rdd.cli.printing import render_table, vm_status
 from rdd.meta.names import RESTART_ANNOTATION
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -33,8 +33,9 @@ from rdd.cli.limavm.vms import (
     seen_conditions,
     timeout_message,
 )
-from rdd.cli.output import name_form, no_resources_message, quoted_form, render, render_table
+from rdd.cli.output import name_form, no_resources_message, quoted_form
 from rdd.cli.parsing import Words, namespace_flags, wait_flags
+from rdd.cli.printing import render, render_table
 from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
 from rdd.errors import ApiError, NotFoundError
@@ -88,17 +89,17 @@ async def create(conn: Connection, args: argparse.Namespace, console: Console) -
     ref_name = source.configmap
     if source.path:
         cm = CONFIGMAP.new()
-        cm.metadata.name = input_configmap_name(args.name)  # type: ignore[attr-defined]
-        cm.metadata.namespace = namespace  # type: ignore[attr-defined]
-        cm.data[TEMPLATE_KEY] = text  # type: ignore[attr-defined]
+        cm.metadata.name = input_configmap_name(args.name)
+        cm.metadata.namespace = namespace
+        cm.data[TEMPLATE_KEY] = text
         made = await cms.create(cm)
         ref_name = made.metadata.name
     vm = LIMAVM.new()
-    vm.metadata.name = args.name  # type: ignore[attr-defined]
-    vm.metadata.namespace = namespace  # type: ignore[attr-defined]
-    vm.spec.template_ref.name = ref_name  # type: ignore[attr-defined]
-    vm.spec.template_ref.namespace = namespace  # type: ignore[attr-defined]
-    vm.spec.running = args.start  # type: ignore[attr-defined]
+    vm.metadata.name = args.name
+    vm.metadata.namespace = namespace
+    vm.spec.template_ref.name = ref_name
+    vm.spec.template_ref.namespace = namespace
+    vm.spec.running = args.start
     try:
         created = await vms.create(vm)
     finally:
