@@ -24,8 +24,8 @@ from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, InvalidError
 from rdd.meta.loading import LoadError, load_yaml
 from rdd.meta.serialization import from_dict, to_dict
+from rdd.retry import retry_on_conflict
 
-CONFLICT_RETRIES = 5
 PATCH_TYPES = ("json", "merge")
 
 #: Turns the object's dict (status included) into the patched dict.
@@ -91,13 +91,21 @@ async def patch_object(
     return await transform_object(client, name, namespace, merge_transform(patch), dry_run=dry_run)
 
 
+class _Stale(Exception):
+    """A Conflict on the resourceVersion the patch itself sets: not retried."""
+
+    def __init__(self, error: ConflictError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 async def transform_object(
     client: ResourceClient, name: str, namespace: str, transform: Transform, *, dry_run: str
 ) -> bool:
     """Write `transform(object)` over the object; False when that changes
     nothing but status (no write: the update would ignore status anyway)."""
-    conflict: ConflictError | None = None
-    for _ in range(CONFLICT_RETRIES):
+
+    async def attempt() -> bool:
         live = await client.get(name, namespace_for(client, namespace))
         document = to_dict(live)
         current = {k: v for k, v in document.items() if k != "status"}
@@ -118,12 +126,14 @@ async def transform_object(
             await client.update(obj, dry_run=dry_run == "server")
         except ConflictError as exc:
             if pinned:
-                raise
-            conflict = exc
-            continue
+                raise _Stale(exc) from None
+            raise
         return True
-    assert conflict is not None
-    raise conflict
+
+    try:
+        return await retry_on_conflict(attempt)
+    except _Stale as stale:
+        raise stale.error from None
 
 
 async def patch(conn: Connection, args: argparse.Namespace, console: Console) -> int:

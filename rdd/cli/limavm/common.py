@@ -17,11 +17,10 @@ from rdd.cli.parsing import namespace_flags, wait_flags
 from rdd.cli.setting import Seen, condition_changes
 from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
-from rdd.errors import ConflictError, NotFoundError
+from rdd.errors import NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
-
-CONFLICT_RETRIES = 5
+from rdd.retry import retry_on_conflict
 
 
 def named_flags(parser: argparse.ArgumentParser, *, until: str | None = None) -> None:
@@ -55,20 +54,18 @@ async def update_vm(
     """Apply `change` (False: nothing to write) and write it, reading again
     and retrying on Conflict. Returns the object as written (or as last
     read) and whether it was written."""
-    conflict: ConflictError | None = None
-    for _ in range(CONFLICT_RETRIES):
-        if is_deleting(vm):
-            raise UsageError(f"{name_form(LIMAVM, vm.metadata.name)} is being deleted")
-        updated = _copy(vm)
+    read = [vm]  # the first attempt writes over what the caller read
+
+    async def attempt() -> tuple[Any, bool]:
+        current = read.pop() if read else await client.get(vm.metadata.name, vm.metadata.namespace)
+        if is_deleting(current):
+            raise UsageError(f"{name_form(LIMAVM, current.metadata.name)} is being deleted")
+        updated = _copy(current)
         if not change(updated):
-            return vm, False
-        try:
-            return await client.update(updated), True
-        except ConflictError as exc:
-            conflict = exc
-            vm = await client.get(vm.metadata.name, vm.metadata.namespace)
-    assert conflict is not None
-    raise conflict
+            return current, False
+        return await client.update(updated), True
+
+    return await retry_on_conflict(attempt)
 
 
 async def wait_for(
