@@ -153,12 +153,19 @@ def parse_path(expr: str) -> Path:
     return Path(expr, _compile(to_jsonpath_ng(expr)))
 
 
+@functools.cache
+def _parser() -> Any:
+    """One parser for every path (jsonpath-ng's `parse()` builds a new one
+    each call); imported here, so only the commands that use a path pay it."""
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+    return ExtendedJsonPathParser()
+
+
 @functools.lru_cache(maxsize=256)
 def _compile(expression: str) -> Any:
-    from jsonpath_ng.ext import parse  # ~10 ms: only commands that use a path pay it
-
     try:
-        return parse(expression)
+        return _parser().parse(expression)
     except Exception as exc:  # the library's lexer and parser errors
         raise JsonPathError(f"{exc} in {expression}") from None
 
