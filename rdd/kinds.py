@@ -76,6 +76,8 @@ class Kind(Generic[T]):
     read_only: str = ""
     #: What `rdd ctl get` prints, in order.
     columns: tuple[Column, ...] = (NAME, AGE)
+    #: kubectl's categories: `all` is what `rdd ctl get all` lists.
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -117,6 +119,7 @@ APP: Kind[app_pb2.App] = Kind(
     spec_fields=("spec",),
     has_status=True,
     served_by="app",
+    categories=("all",),
     columns=(
         NAME,
         Column("RUNNING", ".spec.running", format="bool"),
@@ -141,6 +144,7 @@ LIMAVM: Kind[limavm_pb2.LimaVM] = Kind(
     has_status=True,
     unique_names=True,
     required=(("spec.template_ref.name", "spec.templateRef.name"),),
+    categories=("all",),
     columns=(
         NAME,
         Column("NAMESPACE", ".metadata.namespace", priority=2),
@@ -169,6 +173,7 @@ CONFIGMAP: Kind[core_pb2.ConfigMap] = Kind(
     write_request=core_pb2.ConfigMapWriteRequest,
     spec_fields=("data",),
     has_status=False,
+    categories=("all",),
     columns=(NAME, Column("DATA", ".data", format="count"), AGE),
 )
 EVENT: Kind[core_pb2.Event] = Kind(

@@ -32,11 +32,11 @@ from rdd.cli.printing import (
     table_rows,
 )
 from rdd.errors import ApiError, InvalidError, NotFoundError
-from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
+from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import to_dict
 
-#: What `get all` lists, as kubectl's `all` category does for its kinds.
-ALL: tuple[Kind, ...] = (APP, LIMAVM, CONFIGMAP)
+#: What `get all` lists: the kinds in kubectl's `all` category.
+ALL: tuple[Kind, ...] = tuple(kind for kind in ALL_KINDS if "all" in kind.categories)
 _SERIALIZED = ("json", "yaml", "jsonpath")
 
 

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from rdd.cli.arguments import UsageError
 from rdd.cli.console import Console
-from rdd.cli.getting import ALL
 from rdd.cli.parsing import Words, bool_flag
 from rdd.cli.printing import render_table
 from rdd.kinds import ALL_KINDS, Kind
@@ -64,7 +63,7 @@ def rows(kinds: Sequence[Kind], *, wide: bool = False) -> list[list[str]]:
             kind.kind,
         ]
         if wide:
-            row += [f"[{' '.join(verbs(kind))}]", "all" if kind in ALL else ""]
+            row += [f"[{' '.join(verbs(kind))}]", ",".join(kind.categories)]
         table.append(row)
     return table
 
