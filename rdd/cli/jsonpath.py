@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +41,10 @@ class Path:
     """One path action; `find` gives every value it reaches."""
 
     expression: str
-    _compiled: Any = field(compare=False, repr=False)
+    _find: Callable[[Any], list[Any]] = field(compare=False, repr=False)
 
     def find(self, data: Any) -> list[Any]:
-        return [match.value for match in self._compiled.find(data)]
+        return self._find(data)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,48 @@ def _unquote(text: str) -> str:
 
 def parse_path(expr: str) -> Path:
     """A kubectl path (`.a.b[0]`, `..name`, a leading `$` or `@` allowed)."""
-    return Path(expr, _compile(to_jsonpath_ng(expr)))
+    steps = _plain_steps(expr)
+    if steps is not None:
+        return Path(expr, functools.partial(_walk, steps))
+    compiled = _compile(to_jsonpath_ng(expr))
+    return Path(expr, lambda data: [match.value for match in compiled.find(data)])
+
+
+# The kinds' printer columns use only names and `[?(@.key=="value")]`: those
+# are walked here, so `rdd ctl get`'s tables do not pay jsonpath-ng's import
+# and lexer (more than the rest of the command's own work).
+_PLAIN_STEP = re.compile(r'\.([A-Za-z_][\w-]*)|\[\?\(@\.([A-Za-z_]\w*)=="([^"\\]*)"\)\]')
+
+
+def _plain_steps(expr: str) -> list[tuple[str, ...]] | None:
+    """(name,) and (key, value) steps when `expr` is only those, else None."""
+    steps: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(expr):
+        match = _PLAIN_STEP.match(expr, i)
+        if match is None:
+            return None
+        name, key, value = match.groups()
+        steps.append((name,) if name else (key, value))
+        i = match.end()
+    return steps or None
+
+
+def _walk(steps: list[tuple[str, ...]], data: Any) -> list[Any]:
+    nodes = [data]
+    for step in steps:
+        if len(step) == 1:
+            nodes = [node[step[0]] for node in nodes if isinstance(node, dict) and step[0] in node]
+        else:
+            key, value = step
+            nodes = [
+                item
+                for node in nodes
+                if isinstance(node, list)
+                for item in node
+                if isinstance(item, dict) and item.get(key) == value
+            ]
+    return nodes
 
 
 @functools.cache
