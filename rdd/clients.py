@@ -10,12 +10,10 @@ from typing import Any
 
 import grpc
 
-from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
-from rdd.api.core.v1 import core_pb2, core_pb2_grpc
-from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
+from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import AlreadyExistsError, ConflictError, GoneError, NotFoundError
-from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
+from rdd.kinds import LIMAVM, Kind
 from rdd.retry import CONFLICT_ATTEMPTS, retry_on_conflict
 from rdd.rpc_status import error_from_rpc
 
@@ -23,22 +21,14 @@ from rdd.rpc_status import error_from_rpc
 DEFAULT_CHUNK_SIZE = 500
 _LIST_RESTARTS = 3
 
-_STUBS: dict[str, tuple[Any, Any]] = {
-    APP.kind: (app_pb2_grpc.AppServiceStub, app_pb2.AppWriteRequest),
-    LIMAVM.kind: (limavm_pb2_grpc.LimaVMServiceStub, limavm_pb2.LimaVMWriteRequest),
-    CONFIGMAP.kind: (core_pb2_grpc.ConfigMapServiceStub, core_pb2.ConfigMapWriteRequest),
-    EVENT.kind: (core_pb2_grpc.EventServiceStub, None),
-}
-
 
 class ResourceClient:
     """create/get/list/update/update_status/delete/watch/release_ownership of one kind."""
 
     def __init__(self, kind: Kind, channel: grpc.aio.Channel, *, timeout: float = 10.0) -> None:
-        stub_type, write_request = _STUBS[kind.kind]
         self.kind = kind
-        self._stub = stub_type(channel)
-        self._write_request = write_request
+        self._stub = kind.stub(channel)
+        self._write_request: Any = kind.write_request
         self._timeout = timeout
 
     async def _call(self, method: str, request: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from google.protobuf.message import Message
 
@@ -25,12 +26,13 @@ from rdd.cli.mergepatch import (
     with_annotation,
 )
 from rdd.cli.output import dry_run_suffix, name_form
-from rdd.clients import ResourceClient
-from rdd.errors import AlreadyExistsError, ApiError, ConflictError, InvalidError, NotFoundError
+from rdd.cli.parsing import Words, dry_run_flag, namespace_flags
+from rdd.clients import CREATED, UNCHANGED, UPDATED, ResourceClient, create_or_update
+from rdd.errors import ApiError, ConflictError, InvalidError
 from rdd.meta.loading import LoadError, read_text
 from rdd.meta.serialization import from_dict, to_dict
+from rdd.retry import CONFLICT_ATTEMPTS
 
-CONFLICT_RETRIES = 5
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -78,51 +80,61 @@ async def apply_one(client: ResourceClient, manifest: Manifest, *, dry_run: str)
     return verb
 
 
+class _WouldWrite(Exception):
+    """`--dry-run=client`: the write apply would make, instead of making it."""
+
+    def __init__(self, verb: str) -> None:
+        super().__init__(verb)
+        self.verb = verb
+
+
+#: kubectl's words for what rdd.clients.create_or_update did.
+_VERBS = {CREATED: "created", UPDATED: "configured", UNCHANGED: "unchanged"}
+
+
 async def apply_result(
     client: ResourceClient, manifest: Manifest, *, dry_run: str
 ) -> tuple[str, Message | None]:
     """(created|configured|unchanged, the object as the server returned or
-    would store it: the live one when unchanged, None on a client dry run)."""
-    server_dry_run = dry_run == "server"
+    would store it: the live one when unchanged, None on a client dry run).
+    A pinned resourceVersion is not read again on Conflict: stale is stale."""
     namespace = manifest.namespace if manifest.kind.namespaced else ""
-    conflict: ConflictError | None = None
-    for _ in range(CONFLICT_RETRIES):
-        try:
-            live = await client.get(manifest.name, namespace)
-        except NotFoundError:
-            if manifest.resource_version:
-                raise ConflictError(stale_message(manifest)) from None
-            wanted = desired(manifest.data)
-            body = with_annotation(wanted, LAST_APPLIED, last_applied_text(wanted))
-            if dry_run == "client":
-                return "created", None
-            try:
-                created = await client.create(_parse(manifest, body), dry_run=server_dry_run)
-            except AlreadyExistsError as exc:
-                conflict = ConflictError(exc.message)
-                continue  # created meanwhile: apply over it
-            return "created", created
+    pinned = manifest.resource_version
+
+    def build() -> Message:
+        if pinned:
+            raise ConflictError(stale_message(manifest))
+        if dry_run == "client":
+            raise _WouldWrite("created")
+        wanted = desired(manifest.data)
+        return _parse(manifest, with_annotation(wanted, LAST_APPLIED, last_applied_text(wanted)))
+
+    def mutate(live: Any) -> Message | None:
         live_dict = to_dict(live)
         current = {k: v for k, v in live_dict.items() if k != "status"}
         updated = apply_patch(live_dict, manifest.data)
-        live_version = live.metadata.resource_version  # type: ignore[attr-defined]
-        pinned = manifest.resource_version
+        live_version = live.metadata.resource_version
         if updated == current and (not pinned or pinned == live_version):
-            return "unchanged", live
+            return None
         if dry_run == "client":
-            return "configured", None
-        obj = _parse(manifest, updated)
-        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
-        try:
-            written = await client.update(obj, dry_run=server_dry_run)
-        except ConflictError as exc:
-            if pinned:
-                raise
-            conflict = exc
-            continue
-        return "configured", written
-    assert conflict is not None
-    raise conflict
+            raise _WouldWrite("configured")
+        obj: Any = _parse(manifest, updated)
+        obj.metadata.resource_version = pinned or live_version
+        return obj
+
+    try:
+        verb, obj = await create_or_update(
+            client,
+            manifest.name,
+            namespace,
+            build=build,
+            mutate=mutate,
+            dry_run=dry_run == "server",
+            attempts=1 if pinned else CONFLICT_ATTEMPTS,
+        )
+    except _WouldWrite as planned:
+        return planned.verb, None
+    return _VERBS[verb], obj
 
 
 def _parse(manifest: Manifest, data: dict[str, object]) -> Message:
@@ -159,3 +171,12 @@ async def apply(conn: Connection, args: argparse.Namespace, console: Console) ->
             f"{name_form(manifest.kind, manifest.name)} {verb}{dry_run_suffix(args.dry_run)}"
         )
     return 1 if failed else 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, folder or - for stdin"
+    )
+    namespace_flags(parser)
+    dry_run_flag(parser)
+    parser.set_defaults(run_async=apply)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rdd.kinds import EVENT, Kind, UnknownKindError, resolve_kind
+from rdd.kinds import Kind, UnknownKindError, resolve_kind
 
 
 class UsageError(Exception):
@@ -75,17 +75,10 @@ def parse_kind(word: str) -> Kind:
         raise UsageError(str(exc)) from None
 
 
-#: Kinds no command may write, and why: their service serves only reads.
-READ_ONLY: dict[str, str] = {
-    EVENT.kind: "events are read-only: they are recorded by the controllers",
-}
-
-
 def check_writable(kind: Kind) -> Kind:
     """`kind` itself when a command may create, change or delete its objects."""
-    reason = READ_ONLY.get(kind.kind)
-    if reason is not None:
-        raise UsageError(reason)
+    if kind.read_only:
+        raise UsageError(kind.read_only)
     return kind
 
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rdd.cli.arguments import UsageError
+from rdd.cli.console import Console
+from rdd.cli.parsing import Words
 from rdd.kinds import ALL_KINDS
 
 SHELLS = ("bash", "zsh", "fish")
@@ -157,3 +159,15 @@ def script(shell: str, parser: argparse.ArgumentParser) -> str:
     if generate is None:
         raise UsageError(f'unsupported shell type "{shell}": use {", ".join(SHELLS)}')
     return generate(command_tree(parser))
+
+
+def completion(args: argparse.Namespace, console: Console) -> int:
+    from rdd.cli.main import build_parser  # the whole parser: every command configured
+
+    console.write(script(args.shell, build_parser()))
+    return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("shell", metavar="bash|zsh|fish")
+    parser.set_defaults(run=completion)

@@ -17,8 +17,6 @@ from rdd.cli.arguments import UsageError
 from rdd.clients import LimaVMClient, ResourceClient
 from rdd.config import Settings
 from rdd.kinds import LIMAVM, Kind
-from rdd.stack.processes import is_alive
-from rdd.stack.records import COMPONENTS, Layout
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import ClientConfig, ConfigError, read_config
 
@@ -34,6 +32,9 @@ def explain_unavailable(settings: Settings) -> str | None:
     """When a call found no server: the service that is down per RDD_HOME's
     records, as a message; None when the records say everything runs, or
     the configuration names a stack elsewhere (RDD_CONFIG)."""
+    from rdd.stack.processes import is_alive  # the error path only: records import pki
+    from rdd.stack.records import COMPONENTS, Layout
+
     home = settings.home
     if settings.client_config != home / "config":
         return None

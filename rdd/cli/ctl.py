@@ -1,56 +1,25 @@
-"""`rdd ctl wait`: a thin command that watches through the resource clients
-and prints what rdd.cli.output renders. (get: rdd.cli.getting; describe:
-rdd.cli.describing; apply: rdd.cli.applying; delete: rdd.cli.deleting;
-patch, annotate: rdd.cli.patching; label: rdd.cli.labeling; diff:
-rdd.cli.diffing.)"""
+"""`rdd ctl VERB`: kubectl's verbs, each run by the module VERBS names."""
 
 from __future__ import annotations
 
 import argparse
 
-from rdd.cli.arguments import (
-    UsageError,
-    parse_duration,
-    split_kind_name,
+from rdd.cli.parsing import Command, Words, add_commands
+
+VERBS = (
+    Command("get", "getting", "show resources"),
+    Command("describe", "describing", "show objects in detail, with their events"),
+    Command("apply", "applying", "create or update from YAML"),
+    Command("patch", "patching", "patch one object (JSON merge or JSON patch)"),
+    Command("annotate", "patching", "set (key=value) or remove (key-)"),
+    Command("label", "labeling", "set (key=value) or remove (key-) labels"),
+    Command("delete", "deleting", "delete objects by name, selector, --all or -f"),
+    Command("diff", "diffing", "what apply would change: exit 0 none, 1 some, 2 error"),
+    Command("api-resources", "resources", "the kinds served, like kubectl's"),
+    Command("wait", "ctlwait", "wait until a condition holds (by watching)"),
 )
-from rdd.cli.connection import Connection
-from rdd.cli.console import Console
-from rdd.cli.getting import scope
-from rdd.cli.output import (
-    name_form,
-    plural_form,
-)
-from rdd.cli.waitfor import is_met, parse_wait_for
-from rdd.cli.waiting import wait_until
-from rdd.kinds import Kind
 
 
-def timed_out(kind: Kind, name: str) -> UsageError:
-    return UsageError(f"timed out waiting for the condition on {plural_form(kind, name)}")
-
-
-async def wait(conn: Connection, args: argparse.Namespace, console: Console) -> int:
-    kind, names = split_kind_name(args.resources)
-    if not names:
-        raise UsageError("resource name may not be empty")
-    if not args.wait_for:
-        raise UsageError("--for must be specified: create, delete, condition=TYPE or jsonpath=")
-    wait_for = parse_wait_for(args.wait_for)
-    timeout = parse_duration(args.timeout)
-    namespace = scope(kind, args)
-    client = conn.client(kind)
-    must_exist = wait_for.mode in ("condition", "jsonpath")
-    for name in names:
-        try:
-            await wait_until(
-                client,
-                name,
-                namespace,
-                lambda state: is_met(wait_for, state),
-                timeout=timeout,
-                must_exist=must_exist,
-            )
-        except TimeoutError:
-            raise timed_out(kind, name) from None
-        console.line(f"{name_form(kind, name)} condition met")
-    return 0
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    verbs = parser.add_subparsers(dest="ctl_command", metavar="VERB", required=True)
+    add_commands(verbs, VERBS, words)

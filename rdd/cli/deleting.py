@@ -19,9 +19,17 @@ from rdd.cli.applying import read_manifests
 from rdd.cli.arguments import UsageError, check_writable, parse_duration, split_kind_name
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.ctl import timed_out
+from rdd.cli.ctlwait import timed_out
 from rdd.cli.getting import list_selected, scope, selectors
 from rdd.cli.output import dry_run_suffix, quoted_form
+from rdd.cli.parsing import (
+    Words,
+    bool_flag,
+    dry_run_flag,
+    namespace_flags,
+    selector_flags,
+    wait_flags,
+)
 from rdd.cli.waiting import State, wait_until
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import Kind
@@ -167,3 +175,24 @@ def _gone(uid: str) -> Callable[[State], bool]:
         return state is None or state.get("metadata", {}).get("uid") != uid
 
     return predicate
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("resources", nargs="*", metavar="KIND [NAME...]")
+    parser.add_argument(
+        "-f", "--filename", action="append", help="every object of a file, folder or - (stdin)"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="every object of KIND in the namespace (-A: in all)"
+    )
+    bool_flag(
+        parser,
+        "--ignore-not-found",
+        default=None,
+        help="a missing object is no error (default true with --all, -l, --field-selector)",
+    )
+    selector_flags(parser)
+    namespace_flags(parser, all_namespaces=True)
+    dry_run_flag(parser)
+    wait_flags(parser, timeout="0", what="the objects are gone (0: no time limit)")
+    parser.set_defaults(run_async=delete, rest="resources")

@@ -21,6 +21,7 @@ from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.getting import list_selected, scope, selectors
 from rdd.cli.output import NONE, last_seen, no_resources_message, parse_time, sort_objects
+from rdd.cli.parsing import Words, namespace_flags, selector_flags
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import CONFIGMAP, EVENT, Kind
 from rdd.meta.serialization import to_dict
@@ -224,3 +225,10 @@ async def describe(conn: Connection, args: argparse.Namespace, console: Console)
         texts.append(describe_object(kind, to_dict(obj), events, now=now))
     console.write("\n\n".join(texts))
     return 1 if failed else 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("resources", nargs="+", metavar="KIND [NAME...]")
+    namespace_flags(parser, all_namespaces=True)
+    selector_flags(parser)
+    parser.set_defaults(run_async=describe, rest="resources")

@@ -22,6 +22,7 @@ from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.manifests import Manifest
 from rdd.cli.output import to_yaml
+from rdd.cli.parsing import Words, namespace_flags
 from rdd.errors import NotFoundError
 from rdd.meta.serialization import to_dict
 
@@ -85,3 +86,11 @@ async def diff(conn: Connection, args: argparse.Namespace, console: Console) -> 
             differs = True
             console.write(text)
     return 1 if differs else 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument(
+        "-f", "--filename", action="append", required=True, help="file, folder or - for stdin"
+    )
+    namespace_flags(parser)
+    parser.set_defaults(run_async=diff, error_exit=ERROR_EXIT)

@@ -19,26 +19,24 @@ from rdd.cli import jsonpath
 from rdd.cli.arguments import OutputFormat, UsageError, parse_kind, parse_output
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.output import (
+from rdd.cli.output import as_list, no_resources_message, render_serialized, sort_objects
+from rdd.cli.parsing import Words, namespace_flags, selector_flags
+from rdd.cli.printing import (
     TableOptions,
-    as_list,
     custom_rows,
-    no_resources_message,
     parse_custom_columns,
     relaxed_template,
     render,
-    render_serialized,
     render_table,
     sort_by,
-    sort_objects,
     table_rows,
 )
 from rdd.errors import ApiError, InvalidError, NotFoundError
-from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
+from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import to_dict
 
-#: What `get all` lists, as kubectl's `all` category does for its kinds.
-ALL: tuple[Kind, ...] = (APP, LIMAVM, CONFIGMAP)
+#: What `get all` lists: the kinds in kubectl's `all` category.
+ALL: tuple[Kind, ...] = tuple(kind for kind in ALL_KINDS if "all" in kind.categories)
 _SERIALIZED = ("json", "yaml", "jsonpath")
 
 
@@ -292,3 +290,27 @@ async def watch(
     ):
         printer.print(to_dict(event.object))
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("resources", nargs="+", metavar="KIND[,KIND...]|all [NAME...]")
+    namespace_flags(parser, all_namespaces=True)
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="json|yaml|name|wide|jsonpath=TEMPLATE|custom-columns=HEADER:PATH,...",
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=500, help="list in pages of this many (0: no limit)"
+    )
+    selector_flags(parser)
+    parser.add_argument(
+        "-w", "--watch", action="store_true", help="after the list, print every change"
+    )
+    parser.add_argument(
+        "--watch-only", action="store_true", help="print every change, not the list first"
+    )
+    parser.add_argument("--show-labels", action="store_true", help="a LABELS column")
+    parser.add_argument("--no-headers", action="store_true", help="tables without the header")
+    parser.add_argument("--sort-by", metavar="JSONPATH", help="e.g. .metadata.creationTimestamp")
+    parser.set_defaults(run_async=get, rest="resources")

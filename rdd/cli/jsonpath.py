@@ -1,66 +1,34 @@
-"""kubectl's JSONPath templates, the subset people use (pure).
+"""kubectl's JSONPath templates on jsonpath-ng's extended parser (pure).
 
-A template is literal text and `{...}` expressions: `{.a.b}`, `{.a[0].b}`,
-`{.items[*].metadata.name}`, `{.a['key.with.dots']}`, `{.a.key\\.with\\.dots}`,
-`{.status.conditions[?(@.type=="Running")].status}`, `{"\\n"}`, recursive
-descent `{..name}`, and `{range .items[*]}...{end}` (the body once per value,
-paths in it relative to that value; ranges nest). Missing keys
-print nothing (kubectl get allows missing keys). Values print as kubectl does:
-strings bare, booleans true/false, lists and maps as JSON; several results
-are joined by a space.
+A template is literal text and `{...}` actions: a path (`{.a.b}`,
+`{.a[0].b}`, `{.items[*].metadata.name}`, `{.a['key.with.dots']}`,
+`{.a.key\\.with\\.dots}`, `{.status.conditions[?(@.type=="Running")].status}`,
+recursive descent `{..name}`), a string (`{"\\n"}`), and `{range PATH}BODY{end}`
+(BODY once per value, its paths relative to that value; ranges nest).
+This module splits the template, turns each kubectl path into jsonpath-ng's
+syntax (every name quoted, so `where` or `a/b` stay names) after checking the
+brackets kubectl allows, and leaves finding values to the library.
 
-Used by `rdd ctl get -o jsonpath=` and `rdd ctl wait --for=jsonpath=`."""
+Missing keys print nothing (kubectl get allows missing keys). Values print
+as kubectl does: strings bare, booleans true/false, lists and maps as JSON;
+several results are joined by a space.
+
+Used by `rdd ctl get` (-o jsonpath, custom-columns, --sort-by, the kinds'
+printer columns) and `rdd ctl wait --for=jsonpath=`. jsonpath-ng is imported
+on the first path parsed, not before."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 
 class JsonPathError(ValueError):
-    """A template outside the supported subset, or malformed."""
-
-
-@dataclass(frozen=True)
-class Key:
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    pass
-
-
-@dataclass(frozen=True)
-class Descend:
-    """`..`: the node and everything below it, for the next step to pick from."""
-
-
-@dataclass(frozen=True)
-class Index:
-    indexes: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Slice:
-    start: int | None
-    stop: int | None
-    step: int | None
-
-
-@dataclass(frozen=True)
-class Filter:
-    left: tuple[Step, ...]
-    op: str
-    #: A literal, or a path (tuple of steps) relative to the element.
-    right: Any
-    right_is_path: bool
-
-
-Step = Key | Wildcard | Descend | Index | Slice | Filter
+    """A template outside what kubectl accepts, or malformed."""
 
 
 @dataclass(frozen=True)
@@ -70,14 +38,20 @@ class Literal:
 
 @dataclass(frozen=True)
 class Path:
-    steps: tuple[Step, ...]
+    """One path action; `find` gives every value it reaches."""
+
+    expression: str
+    _find: Callable[[Any], list[Any]] = field(compare=False, repr=False)
+
+    def find(self, data: Any) -> list[Any]:
+        return self._find(data)
 
 
 @dataclass(frozen=True)
 class Range:
     """`{range PATH}BODY{end}`: BODY once per value PATH reaches."""
 
-    steps: tuple[Step, ...]
+    path: Path
     body: tuple[Part, ...]
 
 
@@ -86,19 +60,16 @@ Part = Literal | Path | Range
 
 @dataclass(frozen=True)
 class _RangeStart:
-    """`{range .path}`: what follows repeats for each item of `steps`' result."""
-
-    steps: tuple[Step, ...]
+    path: Path
 
 
-@dataclass(frozen=True)
 class _RangeEnd:
     """`{end}`: closes the innermost `{range}`."""
 
 
 def parse_template(template: str) -> list[Part]:
-    """Split literal text from `{...}` expressions, parse each expression,
-    and nest what lies between `{range ...}` and `{end}`."""
+    """Split literal text from `{...}` actions, parse each, and nest what
+    lies between `{range ...}` and `{end}`."""
     stack: list[tuple[_RangeStart | None, list[Part]]] = [(None, [])]
     for token in _tokens(template):
         if isinstance(token, _RangeStart):
@@ -108,7 +79,7 @@ def parse_template(template: str) -> list[Part]:
                 raise JsonPathError(f"{{end}} without a {{range}} in template {template!r}")
             start, body = stack.pop()
             assert start is not None
-            stack[-1][1].append(Range(start.steps, tuple(body)))
+            stack[-1][1].append(Range(start.path, tuple(body)))
         else:
             stack[-1][1].append(token)
     if len(stack) > 1:
@@ -116,27 +87,20 @@ def parse_template(template: str) -> list[Part]:
     return stack[0][1]
 
 
-def _tokens(template: str) -> list[Part | _RangeStart | _RangeEnd]:
-    parts: list[Part | _RangeStart | _RangeEnd] = []
-    text = []
+def _tokens(template: str) -> Iterator[Part | _RangeStart | _RangeEnd]:
     i = 0
     while i < len(template):
-        char = template[i]
-        if char != "{":
-            if char == "}":
-                raise JsonPathError(f"unmatched '}}' in template {template!r}")
-            text.append(char)
-            i += 1
-            continue
-        end = _closing(template, i)
+        start = template.find("{", i)
+        text = template[i:] if start < 0 else template[i:start]
+        if "}" in text:
+            raise JsonPathError(f"unmatched '}}' in template {template!r}")
         if text:
-            parts.append(Literal("".join(text)))
-            text = []
-        parts.append(_parse_expression(template[i + 1 : end].strip(), template))
+            yield Literal(text)
+        if start < 0:
+            return
+        end = _closing(template, start)
+        yield _action(template[start + 1 : end].strip(), template)
         i = end + 1
-    if text:
-        parts.append(Literal("".join(text)))
-    return parts
 
 
 def _closing(template: str, start: int) -> int:
@@ -158,7 +122,7 @@ def _closing(template: str, start: int) -> int:
     raise JsonPathError(f"unclosed action in template {template!r}")
 
 
-def _parse_expression(expr: str, template: str) -> Part | _RangeStart | _RangeEnd:
+def _action(expr: str, template: str) -> Part | _RangeStart | _RangeEnd:
     if not expr:
         raise JsonPathError(f"empty expression in template {template!r}")
     if expr[0] in "\"'":
@@ -170,7 +134,7 @@ def _parse_expression(expr: str, template: str) -> Part | _RangeStart | _RangeEn
         if not rest.strip():
             raise JsonPathError(f"{{range}} needs a path in template {template!r}")
         return _RangeStart(parse_path(rest.strip()))
-    return Path(parse_path(expr))
+    return parse_path(expr)
 
 
 def _unquote(text: str) -> str:
@@ -184,43 +148,107 @@ def _unquote(text: str) -> str:
     return text[1:-1]
 
 
+def parse_path(expr: str) -> Path:
+    """A kubectl path (`.a.b[0]`, `..name`, a leading `$` or `@` allowed)."""
+    steps = _plain_steps(expr)
+    if steps is not None:
+        return Path(expr, functools.partial(_walk, steps))
+    compiled = _compile(to_jsonpath_ng(expr))
+    return Path(expr, lambda data: [match.value for match in compiled.find(data)])
+
+
+# The kinds' printer columns use only names and `[?(@.key=="value")]`: those
+# are walked here, so `rdd ctl get`'s tables do not pay jsonpath-ng's import
+# and lexer (more than the rest of the command's own work).
+_PLAIN_STEP = re.compile(r'\.([A-Za-z_][\w-]*)|\[\?\(@\.([A-Za-z_]\w*)=="([^"\\]*)"\)\]')
+
+
+def _plain_steps(expr: str) -> list[tuple[str, ...]] | None:
+    """(name,) and (key, value) steps when `expr` is only those, else None."""
+    steps: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(expr):
+        match = _PLAIN_STEP.match(expr, i)
+        if match is None:
+            return None
+        name, key, value = match.groups()
+        steps.append((name,) if name else (key, value))
+        i = match.end()
+    return steps or None
+
+
+def _walk(steps: list[tuple[str, ...]], data: Any) -> list[Any]:
+    nodes = [data]
+    for step in steps:
+        if len(step) == 1:
+            nodes = [node[step[0]] for node in nodes if isinstance(node, dict) and step[0] in node]
+        else:
+            key, value = step
+            nodes = [
+                item
+                for node in nodes
+                if isinstance(node, list)
+                for item in node
+                if isinstance(item, dict) and item.get(key) == value
+            ]
+    return nodes
+
+
+@functools.cache
+def _parser() -> Any:
+    """One parser for every path (jsonpath-ng's `parse()` builds a new one
+    each call); imported here, so only the commands that use a path pay it."""
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+    return ExtendedJsonPathParser()
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(expression: str) -> Any:
+    try:
+        return _parser().parse(expression)
+    except Exception as exc:  # the library's lexer and parser errors
+        raise JsonPathError(f"{exc} in {expression}") from None
+
+
 _NAME = re.compile(r"(?:\\.|[^.\[\]\\])+")
+_INDEXES = re.compile(r"-?\d+(\s*,\s*-?\d+)*")
+_SLICE = re.compile(r"(-?\d+)?\s*:\s*(-?\d+)?(\s*:\s*(-?\d+)?)?")
 
 
-def parse_path(expr: str) -> tuple[Step, ...]:
-    """`.a.b[0][?(@.x=="y")]` -> steps. A leading `$` or `@` is allowed."""
+def to_jsonpath_ng(expr: str) -> str:
+    """kubectl's path in jsonpath-ng's syntax: `.a.b\\.c[0]` -> `$["a"]["b.c"][0]`.
+    Brackets are checked against what kubectl accepts and passed on as they are."""
     i = 1 if expr[:1] in ("$", "@") else 0
     if i == 0 and expr[:1] not in (".", "["):
         raise JsonPathError(f"unrecognized identifier {expr.split('.')[0]} in {{{expr}}}")
-    steps: list[Step] = []
+    out = ["$"]
     while i < len(expr):
         char = expr[i]
-        if expr.startswith("..", i):
-            steps.append(Descend())
-            i += 2 if expr[i + 2 : i + 3] == "[" else 1
-            if i >= len(expr) - 1 and expr[i:] in ("", "."):
-                raise JsonPathError(f"'..' must be followed by a field or index in {{{expr}}}")
-            continue
-        if char == ".":
-            i += 1
-            if expr[i : i + 1] == "*":
-                steps.append(Wildcard())
-                i += 1
-                continue
-            match = _NAME.match(expr, i)
-            if match is None:
-                if i == len(expr) and not steps:
-                    break  # `{.}`: the whole object
-                raise JsonPathError(f"expected a field name at position {i} in {{{expr}}}")
-            steps.append(Key((re.sub(r"\\(.)", r"\1", match.group()),)))
-            i = match.end()
-        elif char == "[":
+        if char == "[":
             end = _bracket_end(expr, i)
-            steps.append(_parse_bracket(expr[i + 1 : end].strip(), expr))
+            out.append(f"[{_bracket(expr[i + 1 : end].strip(), expr)}]")
             i = end + 1
-        else:
+            continue
+        if char != ".":
             raise JsonPathError(f"unexpected {char!r} at position {i} in {{{expr}}}")
-    return tuple(steps)
+        descend = expr.startswith("..", i)
+        i += 2 if descend else 1
+        match = _NAME.match(expr, i)
+        if match is None:
+            if descend and expr[i : i + 1] == "[":
+                out.append("..")
+                continue
+            if not descend and i == len(expr) and out == ["$"]:
+                break  # `{.}`: the whole object
+            raise JsonPathError(f"expected a field name at position {i} in {{{expr}}}")
+        name = re.sub(r"\\(.)", r"\1", match.group())
+        i = match.end()
+        if name == "*":
+            out.append("..*" if descend else ".*")
+        else:
+            out.append(f"{'..' if descend else ''}[{json.dumps(name)}]")
+    return "".join(out)
 
 
 def _bracket_end(expr: str, start: int) -> int:
@@ -242,157 +270,19 @@ def _bracket_end(expr: str, start: int) -> int:
     raise JsonPathError(f"unterminated '[' in {{{expr}}}")
 
 
-_INT = re.compile(r"-?\d+")
-
-
-def _parse_bracket(inner: str, expr: str) -> Step:
-    if inner == "*":
-        return Wildcard()
-    if inner.startswith("?(") and inner.endswith(")"):
-        return _parse_filter(inner[2:-1].strip(), expr)
-    if inner[:1] in "\"'":
-        names = [_unquote(part.strip()) for part in _split_outside_quotes(inner, ",")]
-        return Key(tuple(names))
-    if ":" in inner:
-        bounds = inner.split(":")
-        if len(bounds) > 3 or not all(b.strip() == "" or _INT.fullmatch(b.strip()) for b in bounds):
-            raise JsonPathError(f"invalid slice [{inner}] in {{{expr}}}")
-        values = [int(b) if b.strip() else None for b in bounds] + [None]
-        return Slice(values[0], values[1], values[2])
-    pieces = [p.strip() for p in inner.split(",")]
-    if pieces and all(_INT.fullmatch(p) for p in pieces):
-        return Index(tuple(int(p) for p in pieces))
+def _bracket(inner: str, expr: str) -> str:
+    """What kubectl accepts in brackets: `*`, quoted names, indexes, a slice,
+    or a filter on `@`."""
+    if inner == "*" or inner[:1] in "\"'" or _INDEXES.fullmatch(inner) or _SLICE.fullmatch(inner):
+        return inner
+    if inner.startswith("?(@") and inner.endswith(")"):
+        return inner
+    if inner.startswith("?("):
+        raise JsonPathError(f"a filter compares paths starting with '@' in {{{expr}}}")
     raise JsonPathError(f"invalid array index [{inner}] in {{{expr}}}")
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for char in text:
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == separator:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-_OPERATOR = re.compile(r"==|!=|<=|>=|<|>")
-
-
-def _parse_filter(condition: str, expr: str) -> Filter:
-    match = None
-    quote = ""
-    for i, char in enumerate(condition):
-        if quote:
-            if char == quote:
-                quote = ""
-            continue
-        if char in "\"'":
-            quote = char
-            continue
-        match = _OPERATOR.match(condition, i)
-        if match:
-            break
-    if match is None:
-        return Filter(_filter_path(condition, expr), "exists", None, False)
-    left = _filter_path(condition[: match.start()].strip(), expr)
-    right_text = condition[match.end() :].strip()
-    if right_text.startswith("@"):
-        return Filter(left, match.group(), _filter_path(right_text, expr), True)
-    return Filter(left, match.group(), _literal(right_text, expr), False)
-
-
-def _filter_path(text: str, expr: str) -> tuple[Step, ...]:
-    if not text.startswith("@"):
-        raise JsonPathError(f"a filter compares paths starting with '@' in {{{expr}}}")
-    return parse_path(text)
-
-
-def _literal(text: str, expr: str) -> Any:
-    if text[:1] in "\"'":
-        return _unquote(text)
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise JsonPathError(f"invalid literal {text} in filter of {{{expr}}}") from None
-
-
-# -- evaluation ---------------------------------------------------------------
-
-_MISSING = object()
-
-
-def evaluate(steps: tuple[Step, ...], data: Any) -> list[Any]:
-    """Every value the path reaches in `data` (none when a key is missing)."""
-    current: list[Any] = [data]
-    for step in steps:
-        current = [value for node in current for value in _apply(step, node)]
-    return current
-
-
-def _apply(step: Step, node: Any) -> list[Any]:
-    if isinstance(step, Key):
-        if not isinstance(node, dict):
-            return []
-        return [node[name] for name in step.names if name in node]
-    if isinstance(step, Descend):
-        return list(_descendants(node))
-    if isinstance(step, Wildcard):
-        if isinstance(node, dict):
-            return list(node.values())
-        return list(node) if isinstance(node, list) else []
-    if not isinstance(node, list):
-        if isinstance(step, Filter) and isinstance(node, dict):
-            return [v for v in node.values() if _matches(step, v)]
-        return []
-    if isinstance(step, Index):
-        return [node[i] for i in step.indexes if -len(node) <= i < len(node)]
-    if isinstance(step, Slice):
-        return list(node[step.start : step.stop : step.step])
-    return [element for element in node if _matches(step, element)]
-
-
-def _descendants(node: Any) -> Iterator[Any]:
-    """`node`, then everything inside it, depth first in document order."""
-    yield node
-    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-    for child in children:
-        yield from _descendants(child)
-
-
-def _matches(step: Filter, element: Any) -> bool:
-    left = evaluate(step.left, element)
-    if step.op == "exists":
-        return bool(left)
-    if not left:
-        return False
-    right = evaluate(step.right, element) if step.right_is_path else [step.right]
-    if not right:
-        return False
-    return _compare(left[0], step.op, right[0])
-
-
-def _compare(left: Any, op: str, right: Any) -> bool:
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
-    if op in ("==", "!="):
-        equal = left == right if numeric or type(left) is type(right) else False
-        return equal if op == "==" else not equal
-    if not numeric and not (isinstance(left, str) and isinstance(right, str)):
-        return False
-    return {
-        "<": left < right,
-        ">": left > right,
-        "<=": left <= right,
-        ">=": left >= right,
-    }[op]
+# -- values ----------------------------------------------------------------------
 
 
 def format_value(value: Any) -> str:
@@ -419,16 +309,13 @@ def _render(parts: Sequence[Part], data: Any) -> Iterator[str]:
         if isinstance(part, Literal):
             yield part.text
         elif isinstance(part, Range):
-            for value in evaluate(part.steps, data):
+            for value in part.path.find(data):
                 yield from _render(part.body, value)
         else:
-            yield " ".join(format_value(v) for v in evaluate(part.steps, data))
+            yield " ".join(format_value(v) for v in part.find(data))
 
 
-def values(template: str, data: Any) -> list[Any]:
-    """The values of the expressions in a template (for `wait --for=jsonpath`)."""
-    found: list[Any] = []
-    for part in parse_template(template):
-        if isinstance(part, Path):
-            found.extend(evaluate(part.steps, data))
-    return found
+def values(template: str | list[Part], data: Any) -> list[Any]:
+    """The values of a template's path actions (`wait --for=jsonpath`, columns, --sort-by)."""
+    parts = parse_template(template) if isinstance(template, str) else template
+    return [v for part in parts if isinstance(part, Path) for v in part.find(data)]

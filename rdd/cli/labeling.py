@@ -18,6 +18,7 @@ from rdd.cli.arguments import UsageError, check_writable, one_object
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.output import dry_run_suffix, name_form
+from rdd.cli.parsing import Words, dry_run_flag, namespace_flags
 from rdd.cli.patching import namespace_for, patch_object
 from rdd.meta.names import label_value_error, qualified_name_error
 
@@ -105,7 +106,7 @@ async def label(conn: Connection, args: argparse.Namespace, console: Console) ->
     check_writable(kind)
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))
-    existing = dict(live.metadata.labels)  # type: ignore[attr-defined]
+    existing = dict(live.metadata.labels)
     if not args.overwrite:
         refusals = overwrite_refusals(changes, existing)
         if refusals:
@@ -119,3 +120,11 @@ async def label(conn: Connection, args: argparse.Namespace, console: Console) ->
     verb = outcome(existing, after, overwrite=args.overwrite)
     console.line(f"{name_form(kind, name)} {verb}{dry_run_suffix(args.dry_run)}")
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing values")
+    namespace_flags(parser)
+    dry_run_flag(parser)
+    parser.set_defaults(run_async=label, rest="args")

@@ -7,17 +7,13 @@ Functions take dicts from rdd.meta.serialization.to_dict and return text."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
-
 from rdd.cli import jsonpath
 from rdd.cli.arguments import OutputFormat
-from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
+from rdd.kinds import EVENT, Kind
 
 NONE = "<none>"
 
@@ -106,59 +102,11 @@ def age(stamp: str, now: datetime) -> str:
     return NONE if when is None else human_duration((now - when).total_seconds())
 
 
-# -- columns -------------------------------------------------------------------
-
-Getter = Callable[[dict[str, Any], datetime], str]
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    value: Getter
-    wide_only: bool = False
-
-
-def _name(obj: dict[str, Any], _now: datetime) -> str:
-    return str(obj.get("metadata", {}).get("name", ""))
-
-
-def _age(obj: dict[str, Any], now: datetime) -> str:
-    return age(obj.get("metadata", {}).get("creationTimestamp", ""), now)
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return NONE
-    return jsonpath.format_value(value)
-
-
-def _field(*path: str, default: Any = None) -> Getter:
-    def get(obj: dict[str, Any], _now: datetime) -> str:
-        value: Any = obj
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        return _text(default if value is None else value)
-
-    return get
-
-
 def find_condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
     for cond in obj.get("status", {}).get("conditions", []):
         if cond.get("type") == type_:
             return dict(cond)
     return None
-
-
-def _condition(type_: str, field: str = "status") -> Getter:
-    def get(obj: dict[str, Any], _now: datetime) -> str:
-        cond = find_condition(obj, type_)
-        return _text(None if cond is None else cond.get(field))
-
-    return get
-
-
-def _data_count(obj: dict[str, Any], _now: datetime) -> str:
-    return str(len(obj.get("data", {})))
 
 
 def last_seen(obj: dict[str, Any], now: datetime) -> str:
@@ -168,193 +116,6 @@ def last_seen(obj: dict[str, Any], now: datetime) -> str:
     if count > 1 and obj.get("firstTimestamp"):
         return f"{last} (x{count} over {age(obj['firstTimestamp'], now)})"
     return last
-
-
-def _involved(obj: dict[str, Any], _now: datetime) -> str:
-    ref = obj.get("involvedObject", {})
-    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
-
-
-COLUMNS: dict[str, list[Column]] = {
-    CONFIGMAP.kind: [Column("NAME", _name), Column("DATA", _data_count), Column("AGE", _age)],
-    LIMAVM.kind: [
-        Column("NAME", _name),
-        Column("RUNNING", _field("spec", "running", default=False)),
-        Column("CREATED", _condition("Created")),
-        Column("RUNNING-STATUS", _condition("Running")),
-        Column("AGE", _age),
-        Column("REASON", _condition("Running", "reason"), wide_only=True),
-        Column("ARCH", _field("status", "arch"), wide_only=True),
-        Column("RESTARTS", _field("status", "restartCount", default=0), wide_only=True),
-        Column("TEMPLATE", _field("status", "templateConfigMap"), wide_only=True),
-    ],
-    APP.kind: [
-        Column("NAME", _name),
-        Column("RUNNING", _field("spec", "running", default=False)),
-        Column("SETTLED", _condition("Settled")),
-        Column("AGE", _age),
-        Column("REASON", _condition("Settled", "reason"), wide_only=True),
-        Column("VM-NAMESPACE", _field("spec", "namespace"), wide_only=True),
-    ],
-    EVENT.kind: [
-        Column("LAST SEEN", last_seen),
-        Column("TYPE", _field("type")),
-        Column("REASON", _field("reason")),
-        Column("OBJECT", _involved),
-        Column("MESSAGE", _field("message")),
-    ],
-}
-
-
-def _namespace(obj: dict[str, Any], _now: datetime) -> str:
-    return str(obj.get("metadata", {}).get("namespace", ""))
-
-
-def labels_text(obj: dict[str, Any]) -> str:
-    """`--show-labels`: `k=v,k2=v2` in key order, or `<none>`."""
-    labels = obj.get("metadata", {}).get("labels") or {}
-    return ",".join(f"{k}={labels[k]}" for k in sorted(labels)) or NONE
-
-
-@dataclass(frozen=True)
-class TableOptions:
-    """How `get` lays out a table: `-o wide`, `-A` (a NAMESPACE column),
-    `--show-labels` (a LABELS column), `--no-headers`, and `kind/name` in
-    the NAME column when several kinds are printed (as kubectl does)."""
-
-    wide: bool = False
-    all_namespaces: bool = False
-    show_labels: bool = False
-    no_headers: bool = False
-    with_kind: bool = False
-
-
-def _columns(kind: Kind, options: TableOptions) -> list[Column]:
-    columns = [c for c in COLUMNS[kind.kind] if options.wide or not c.wide_only]
-    if options.with_kind:
-
-        def kind_name(obj: dict[str, Any], _now: datetime) -> str:
-            return name_form(kind, str(obj.get("metadata", {}).get("name", "")))
-
-        columns = [Column("NAME", kind_name) if c.value is _name else c for c in columns]
-    if options.all_namespaces and kind.namespaced:
-        columns = [Column("NAMESPACE", _namespace), *columns]
-    if options.show_labels:
-        columns.append(Column("LABELS", lambda obj, _now: labels_text(obj)))
-    return columns
-
-
-def table_rows(
-    kind: Kind,
-    objects: Sequence[dict[str, Any]],
-    *,
-    now: datetime,
-    wide: bool = False,
-    all_namespaces: bool = False,
-    options: TableOptions | None = None,
-) -> list[list[str]]:
-    """Header row then one row per object."""
-    options = options or TableOptions(wide=wide, all_namespaces=all_namespaces)
-    columns = _columns(kind, options)
-    rows = [[c.header for c in columns]]
-    rows.extend([c.value(obj, now) for c in columns] for obj in objects)
-    return rows
-
-
-# -- custom columns and sorting -------------------------------------------------
-
-_RELAXED_PATH = re.compile(r"^\{?(\.?[^{}]+)\}?$")
-
-
-def relaxed_template(path: str) -> str:
-    """kubectl's relaxed JSONPath for --sort-by and custom columns: `{.a.b}`,
-    `.a.b` and `a.b` all mean `{.a.b}`."""
-    match = _RELAXED_PATH.match(path.strip())
-    if match is None:
-        raise jsonpath.JsonPathError(
-            f"unexpected path string, expected a 'name1.name2' or "
-            f"'.name1.name2' or '{{name1.name2}}' or "
-            f"'{{.name1.name2}}': {path}"
-        )
-    inner = match.group(1)
-    return "{" + (inner if inner.startswith(".") else "." + inner) + "}"
-
-
-@dataclass(frozen=True)
-class CustomColumn:
-    header: str
-    template: list[jsonpath.Part]
-
-
-def parse_custom_columns(spec: str) -> list[CustomColumn]:
-    """`-o custom-columns=NAME:.metadata.name,RUNNING:.spec.running`;
-    ValueError with kubectl's wording for a malformed spec."""
-    if not spec.strip():
-        raise ValueError("custom-columns format specified but no custom columns given")
-    columns = []
-    for part in spec.split(","):
-        header, colon, path = part.partition(":")
-        if not colon or not header or not path:
-            raise ValueError(
-                f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"
-            )
-        columns.append(CustomColumn(header, jsonpath.parse_template(relaxed_template(path))))
-    return columns
-
-
-def custom_rows(
-    columns: Sequence[CustomColumn], objects: Sequence[dict[str, Any]]
-) -> list[list[str]]:
-    """Header row then one row per object: a column's values joined by
-    commas, `<none>` when it finds none."""
-    rows = [[c.header for c in columns]]
-    for obj in objects:
-        row = []
-        for column in columns:
-            found = [
-                v
-                for part in column.template
-                if isinstance(part, jsonpath.Path)
-                for v in jsonpath.evaluate(part.steps, obj)
-            ]
-            row.append(",".join(jsonpath.format_value(v) for v in found) if found else NONE)
-        rows.append(row)
-    return rows
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    """Missing first, then numbers by value, then everything else as text."""
-    if value is None:
-        return (0, 0)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (1, value)
-    return (2, jsonpath.format_value(value))
-
-
-def sort_by(objects: Sequence[dict[str, Any]], path: str) -> list[dict[str, Any]]:
-    """`--sort-by=JSONPATH`: by the first value the path finds in each
-    object (stable, so ties keep the namespace/name order)."""
-    template = jsonpath.parse_template(relaxed_template(path))
-    steps = [part.steps for part in template if isinstance(part, jsonpath.Path)]
-
-    def key(obj: dict[str, Any]) -> tuple[int, Any]:
-        found = [v for s in steps for v in jsonpath.evaluate(s, obj)]
-        return _sort_key(found[0] if found else None)
-
-    return sorted(objects, key=key)
-
-
-def render_table(rows: Sequence[Sequence[str]]) -> str:
-    """Like kubectl's tabwriter: left aligned, at least 3 spaces between
-    columns, cells at least 6 wide, the last column not padded."""
-    if not rows:
-        return ""
-    widths = [max(6, max(len(row[i]) for row in rows) + 3) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("".join(cells) + row[-1])
-    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def event_time(obj: dict[str, Any]) -> str:
@@ -389,52 +150,23 @@ def as_list(objects: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, multi-line strings (Lima templates) as `|` literals."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
 def to_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    """Block style, multi-line strings (Lima templates) as `|` literals."""
+    import yaml  # only the commands that print YAML pay its import
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, default_flow_style=False)
 
 
 def to_json(data: Any) -> str:
     return json.dumps(data, indent=4) + "\n"
-
-
-def render(
-    kind: Kind,
-    objects: Sequence[dict[str, Any]],
-    fmt: OutputFormat,
-    *,
-    single: bool,
-    now: datetime,
-    all_namespaces: bool = False,
-    options: TableOptions | None = None,
-) -> str:
-    """Everything `rdd ctl get` prints on stdout. `single`: one object was
-    asked for by name (JSON/YAML/JSONPath show it bare, not in a List). No
-    objects: nothing, except an empty List for JSON and YAML (as kubectl)."""
-    options = options or TableOptions(wide=fmt.kind == "wide", all_namespaces=all_namespaces)
-    if not objects:
-        return render_serialized(as_list([]), fmt) if fmt.kind in ("json", "yaml") else ""
-    if fmt.kind == "name":
-        return "".join(name_form(kind, o["metadata"]["name"]) + "\n" for o in objects)
-    data: Any = objects[0] if single and len(objects) == 1 else as_list(objects)
-    if fmt.kind in ("json", "yaml", "jsonpath"):
-        return render_serialized(data, fmt)
-    if fmt.kind == "custom-columns":
-        rows = custom_rows(parse_custom_columns(fmt.template), objects)
-    else:
-        rows = table_rows(kind, objects, now=now, options=options)
-    return render_table(rows[1:] if options.no_headers else rows)
 
 
 def render_serialized(data: Any, fmt: OutputFormat) -> str:

@@ -19,12 +19,13 @@ from rdd.cli.console import Console
 from rdd.cli.jsonpatching import apply_json_patch
 from rdd.cli.mergepatch import merge_patch
 from rdd.cli.output import dry_run_suffix, name_form
+from rdd.cli.parsing import Words, dry_run_flag, namespace_flags
 from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, InvalidError
 from rdd.meta.loading import LoadError, load_yaml
 from rdd.meta.serialization import from_dict, to_dict
+from rdd.retry import retry_on_conflict
 
-CONFLICT_RETRIES = 5
 PATCH_TYPES = ("json", "merge")
 
 #: Turns the object's dict (status included) into the patched dict.
@@ -90,13 +91,21 @@ async def patch_object(
     return await transform_object(client, name, namespace, merge_transform(patch), dry_run=dry_run)
 
 
+class _Stale(Exception):
+    """A Conflict on the resourceVersion the patch itself sets: not retried."""
+
+    def __init__(self, error: ConflictError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 async def transform_object(
     client: ResourceClient, name: str, namespace: str, transform: Transform, *, dry_run: str
 ) -> bool:
     """Write `transform(object)` over the object; False when that changes
     nothing but status (no write: the update would ignore status anyway)."""
-    conflict: ConflictError | None = None
-    for _ in range(CONFLICT_RETRIES):
+
+    async def attempt() -> bool:
         live = await client.get(name, namespace_for(client, namespace))
         document = to_dict(live)
         current = {k: v for k, v in document.items() if k != "status"}
@@ -112,17 +121,19 @@ async def transform_object(
             obj = from_dict(client.kind, patched)
         except InvalidError as exc:
             raise UsageError(exc.message) from None
-        obj.metadata.resource_version = pinned or live_version  # type: ignore[attr-defined]
+        obj.metadata.resource_version = pinned or live_version
         try:
             await client.update(obj, dry_run=dry_run == "server")
         except ConflictError as exc:
             if pinned:
-                raise
-            conflict = exc
-            continue
+                raise _Stale(exc) from None
+            raise
         return True
-    assert conflict is not None
-    raise conflict
+
+    try:
+        return await retry_on_conflict(attempt)
+    except _Stale as stale:
+        raise stale.error from None
 
 
 async def patch(conn: Connection, args: argparse.Namespace, console: Console) -> int:
@@ -167,8 +178,30 @@ async def annotate(conn: Connection, args: argparse.Namespace, console: Console)
     changes = parse_annotations(words[split:])
     client = conn.client(kind)
     live = await client.get(name, namespace_for(client, args.namespace))
-    existing = dict(live.metadata.annotations)  # type: ignore[attr-defined]
+    existing = dict(live.metadata.annotations)
     body = annotation_patch(changes, existing, overwrite=args.overwrite)
     await patch_object(client, name, args.namespace, body, dry_run=args.dry_run)
     console.line(f"{name_form(kind, name)} annotated{dry_run_suffix(args.dry_run)}")
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`patch` and `annotate`."""
+    if name == "annotate":
+        parser.add_argument("args", nargs="+", metavar="KIND NAME KEY=VALUE|KEY-")
+        parser.add_argument("--overwrite", action="store_true", help="replace existing values")
+        namespace_flags(parser)
+        dry_run_flag(parser)
+        parser.set_defaults(run_async=annotate, rest="args")
+        return
+    parser.add_argument("resource", nargs="+", metavar="KIND NAME")
+    parser.add_argument(
+        "--type", default="merge", help="merge (RFC 7386, the default) or json (RFC 6902)"
+    )
+    parser.add_argument(
+        "-p", "--patch", help="the patch: a JSON (or YAML) object, or list for json"
+    )
+    parser.add_argument("--patch-file", metavar="FILE", help="read the patch from FILE")
+    namespace_flags(parser)
+    dry_run_flag(parser)
+    parser.set_defaults(run_async=patch, rest="resource")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from rdd.cli.arguments import READ_ONLY, UsageError
+from rdd.cli.arguments import UsageError
 from rdd.cli.console import Console
-from rdd.cli.getting import ALL
-from rdd.cli.output import render_table
+from rdd.cli.parsing import Words, bool_flag
+from rdd.cli.printing import render_table
 from rdd.kinds import ALL_KINDS, Kind
 
 READ_VERBS = ("get", "list", "watch")
@@ -23,7 +23,7 @@ SORTS = ("name", "kind")
 
 def verbs(kind: Kind) -> list[str]:
     """What the kind's service lets clients do, sorted as kubectl prints them."""
-    allowed = READ_VERBS if kind.kind in READ_ONLY else READ_VERBS + WRITE_VERBS
+    allowed = READ_VERBS if kind.read_only else READ_VERBS + WRITE_VERBS
     return sorted(allowed)
 
 
@@ -63,7 +63,7 @@ def rows(kinds: Sequence[Kind], *, wide: bool = False) -> list[list[str]]:
             kind.kind,
         ]
         if wide:
-            row += [f"[{' '.join(verbs(kind))}]", "all" if kind in ALL else ""]
+            row += [f"[{' '.join(verbs(kind))}]", ",".join(kind.categories)]
         table.append(row)
     return table
 
@@ -83,3 +83,17 @@ def api_resources(args: argparse.Namespace, console: Console) -> int:
     table = rows(kinds, wide=args.output == "wide")
     console.write(render_table(table[1:] if args.no_headers else table))
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("-o", "--output", help="wide|name")
+    bool_flag(
+        parser,
+        "--namespaced",
+        default=None,
+        help="only namespaced kinds (false: only cluster-scoped ones)",
+    )
+    parser.add_argument("--api-group", help='only this group ("" for the core group)')
+    parser.add_argument("--sort-by", help="name|kind")
+    parser.add_argument("--no-headers", action="store_true", help="no header row")
+    parser.set_defaults(run=api_resources)

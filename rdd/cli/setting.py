@@ -10,19 +10,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rdd.api.app.v1alpha1 import app_pb2
 from rdd.api.meta.v1 import meta_pb2
-from rdd.cli.arguments import UsageError, parse_bool, parse_duration
+from rdd.cli.arguments import UsageError, parse_bool, parse_dry_run, parse_duration
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.output import dry_run_suffix, name_form, plural_form
+from rdd.cli.parsing import Words, typed, wait_flags
 from rdd.cli.waiting import State, wait_until
-from rdd.clients import ResourceClient
-from rdd.errors import AlreadyExistsError, ConflictError, NotFoundError
+from rdd.clients import CREATED, UNCHANGED, UPDATED, ResourceClient, create_or_update
 from rdd.kinds import APP
 from rdd.meta.conditions import describe
 from rdd.meta.names import APP_NAME
 
-CONFLICT_RETRIES = 5
 SETTLED = "Settled"
 
 Seen = dict[str, tuple[str, str, str]]
@@ -77,34 +77,33 @@ def is_settled(state: dict[str, Any], *, generation: int) -> bool:
     return False
 
 
+#: `rdd set`'s words for what rdd.clients.create_or_update did.
+_VERBS = {CREATED: "created", UPDATED: "patched", UNCHANGED: "unchanged"}
+
+
 async def write_running(client: ResourceClient, running: bool, *, dry_run: bool) -> tuple[Any, str]:
     """(the App as written, created|patched|unchanged)."""
-    conflict: Exception | None = None
-    for _ in range(CONFLICT_RETRIES):
-        try:
-            live = await client.get(APP_NAME)
-        except NotFoundError:
-            app = APP.new()
-            app.metadata.name = APP_NAME  # type: ignore[attr-defined]
-            app.spec.running = running  # type: ignore[attr-defined]
-            try:
-                return await client.create(app, dry_run=dry_run), "created"
-            except AlreadyExistsError as exc:
-                conflict = exc
-                continue
+
+    def build() -> app_pb2.App:
+        app = APP.new()
+        app.metadata.name = APP_NAME
+        app.spec.running = running
+        return app
+
+    def mutate(live: Any) -> Any:
         if live.metadata.deletion_timestamp:
             raise UsageError(
                 f"{name_form(APP, APP_NAME)} is being deleted; run this again once it is gone"
             )
         if live.spec.running == running:
-            return live, "unchanged"
+            return None
         live.spec.running = running
-        try:
-            return await client.update(live, dry_run=dry_run), "patched"
-        except ConflictError as exc:
-            conflict = exc
-    assert conflict is not None
-    raise conflict
+        return live
+
+    verb, written = await create_or_update(
+        client, APP_NAME, "", build=build, mutate=mutate, dry_run=dry_run
+    )
+    return written, _VERBS[verb]
 
 
 async def wait_settled(
@@ -156,3 +155,21 @@ async def start(conn: Connection, args: argparse.Namespace, console: Console) ->
 
 async def stop(conn: Connection, args: argparse.Namespace, console: Console) -> int:
     return await set_running(conn, args, console, running=False)
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`rdd set running=...`, `rdd start`, `rdd stop`."""
+    if name == "set":
+        parser.add_argument("assignment", metavar="running=true|false")
+    parser.add_argument(
+        "--dry-run",
+        nargs="?",
+        const=True,
+        default=False,
+        type=typed(lambda text: parse_dry_run(text) != "none"),
+        metavar="server",
+        help="run admission, persist nothing",
+    )
+    wait_flags(parser, timeout="10m", what="the App is Settled")
+    commands = {"set": set_command, "start": start, "stop": stop}
+    parser.set_defaults(run_async=commands[name], forbidden_exit=3)

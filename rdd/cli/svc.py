@@ -14,7 +14,8 @@ from typing import Any
 from rdd.cli.arguments import UsageError, parse_duration
 from rdd.cli.connection import load_client_config
 from rdd.cli.console import Console
-from rdd.cli.output import render_table
+from rdd.cli.parsing import Command, Words, add_commands
+from rdd.cli.printing import render_table
 from rdd.config import Settings
 from rdd.logs import is_run_header, plain
 from rdd.stack.supervisor import ComponentStatus, Outcome, StackError, StackStatus, Supervisor
@@ -201,3 +202,57 @@ def status(args: argparse.Namespace, console: Console) -> int:
     else:
         console.write(status_table(current))
     return 0 if current.serving else 1
+
+
+SVC_ACTIONS = (
+    Command("start", "svc", "start what is not running"),
+    Command("rotate-credentials", "svc", "new token, CA and certificates for a stopped stack"),
+    Command("stop", "svc", "stop everything this RDD_HOME started"),
+    Command("status", "svc", "pid, address and health of each component"),
+    Command("logs", "stacklogs", "a component's log lines (none named: all of them)"),
+)
+CONFIG_ACTIONS = (
+    Command("view", "svc", "print the client configuration, the token and CA redacted"),
+)
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`rdd svc ACTION`, `rdd config view`, and each svc action's flags."""
+    if name == "svc":
+        actions = parser.add_subparsers(dest="svc_command", metavar="ACTION", required=True)
+        add_commands(actions, SVC_ACTIONS, words)
+    elif name == "config":
+        actions = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+        add_commands(actions, CONFIG_ACTIONS, words)
+    elif name == "start":
+        parser.add_argument("--timeout", default="60s", help="per component (default 60s)")
+        parser.add_argument(
+            "--listen",
+            metavar="unix|tcp[://ADDRESS]",
+            help="unix sockets in $RDD_HOME/run (default), or TCP with TLS and a token "
+            "(on 127.0.0.1, or ADDRESS); also RDD_LISTEN",
+        )
+        parser.add_argument(
+            "--etcd-members",
+            metavar="N",
+            help="run an etcd cluster of N members: 1, 3 or 5 (default 1)",
+        )
+        parser.add_argument(
+            "--replicas", metavar="M", help="run M processes of each service (default 1)"
+        )
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="each service serves Prometheus metrics on a loopback port; also RDD_METRICS=1",
+        )
+        parser.set_defaults(run=start)
+    elif name == "rotate-credentials":
+        parser.set_defaults(run=rotate_credentials)
+    elif name == "stop":
+        parser.set_defaults(run=stop)
+    elif name == "status":
+        parser.add_argument("-o", "--output", help="json")
+        parser.set_defaults(run=status)
+    elif name == "view":
+        parser.add_argument("--raw", action="store_true", help="print the token and CA too")
+        parser.set_defaults(run=config_view)

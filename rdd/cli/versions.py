@@ -21,6 +21,7 @@ from rdd.cli.arguments import UsageError
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.output import to_yaml
+from rdd.cli.parsing import Words
 from rdd.errors import ApiError
 from rdd.rpc_status import error_from_rpc
 from rdd.transport.clientconfig import CLIENT_ENDPOINTS
@@ -81,3 +82,9 @@ async def version(conn: Connection, args: argparse.Namespace, console: Console) 
     if failure is not None:
         raise failure
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    parser.add_argument("-o", "--output", help="json|yaml")
+    parser.add_argument("--client", action="store_true", help="only the client's version")
+    parser.set_defaults(run_async=version)

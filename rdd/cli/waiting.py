@@ -14,6 +14,7 @@ from typing import Any, cast
 from rdd.clients import ResourceClient
 from rdd.errors import GoneError, NotFoundError, UnavailableError
 from rdd.meta.serialization import to_dict
+from rdd.retry import Backoff
 
 State = dict[str, Any] | None
 
@@ -21,7 +22,7 @@ State = dict[str, Any] | None
 async def observe(client: ResourceClient, name: str, namespace: str) -> AsyncGenerator[State, None]:
     """The object now, then after every change: its dict, or None while it
     does not exist. Runs until the caller stops iterating (use aclosing)."""
-    delay = 0.1
+    backoff = Backoff(initial=0.1, cap=2.0)
     listed = False
     while True:
         try:
@@ -35,7 +36,7 @@ async def observe(client: ResourceClient, name: str, namespace: str) -> AsyncGen
             )
             async with contextlib.aclosing(events):
                 async for event in events:
-                    delay = 0.1
+                    backoff.reset()
                     yield None if event.type == "DELETED" else to_dict(event.object)
         except GoneError:
             continue  # the revision was compacted away: relist, watch again
@@ -43,8 +44,7 @@ async def observe(client: ResourceClient, name: str, namespace: str) -> AsyncGen
             if not listed:
                 raise
             # The service went away mid-watch (restart): relist once it is back.
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            await asyncio.sleep(backoff.next())
 
 
 async def wait_until(

@@ -25,7 +25,6 @@ from typing import Any
 
 import grpc
 
-from rdd.transport.pki import Pki, PkiError
 from rdd.transport.sockets import is_unix_target, socket_path, split_targets
 
 #: Below etcd's 1.5 MiB request limit, so any accepted object can be stored.
@@ -220,6 +219,8 @@ def open_channel(
     """An asyncio channel to one of the stack's endpoints."""
     address, tls = split_target(target)
     if tls and not credentials.ca:
+        from rdd.transport.pki import PkiError  # cryptography: imported only for TLS
+
         raise PkiError(f"{target}: a TLS endpoint, and no CA to check it with")
     creds = channel_credentials(credentials, tls=tls)
     opts = _options(max_send_bytes, [*_service_config(target), *options])
@@ -254,6 +255,8 @@ def open_sync_channel(target: str, credentials: Credentials = NO_CREDENTIALS) ->
 def service_credentials(home: Path, service: str, *, tls: bool) -> Credentials:
     """A service's own credentials, from `$RDD_HOME/pki`: its token always;
     with `tls`, the CA and its certificate too. PkiError when damaged."""
+    from rdd.transport.pki import Pki
+
     pki = Pki(home / "pki")
     token = pki.load_token(service)
     if not tls:
@@ -264,5 +267,7 @@ def service_credentials(home: Path, service: str, *, tls: bool) -> Credentials:
 
 def probe_credentials(home: Path) -> Credentials:
     """What `rdd svc` presents to its own stack's etcd and health checks in TCP mode."""
+    from rdd.transport.pki import Pki
+
     identity = Pki(home / "pki").load_identity("client")
     return Credentials(ca=identity.ca, cert=identity.cert, key=identity.key)

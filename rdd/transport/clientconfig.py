@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
 
 from rdd.transport.files import write_private
 from rdd.transport.sockets import is_unix_target
@@ -120,6 +119,8 @@ def parse_config(data: Any, *, source: Path | None = None) -> ClientConfig:
             raise ConfigError(f"{where}: certificateAuthorityData: Required value for TCP")
         if not config.token:
             raise ConfigError(f"{where}: token: Required value for TCP")
+        from cryptography import x509  # TCP only: the CLI over unix sockets skips its import
+
         try:
             x509.load_pem_x509_certificate(config.ca.encode())
         except ValueError:

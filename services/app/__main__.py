@@ -65,8 +65,8 @@ async def main() -> None:
     servicer = ResourceServicer(
         APP,
         registry,
-        list_message=app_pb2.AppList,
-        watch_event_message=app_pb2.AppWatchEvent,
+        list_message=APP.list_message,
+        watch_event_message=APP.watch_event_message,
         authenticator=security.authenticator,
     )
     process = ServiceProcess(

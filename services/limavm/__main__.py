@@ -103,15 +103,15 @@ async def main() -> None:
     configmaps = ResourceServicer(
         CONFIGMAP,
         registry,
-        list_message=core_pb2.ConfigMapList,
-        watch_event_message=core_pb2.ConfigMapWatchEvent,
+        list_message=CONFIGMAP.list_message,
+        watch_event_message=CONFIGMAP.watch_event_message,
         authenticator=security.authenticator,
     )
     events = ResourceServicer(
         EVENT,
         registry,
-        list_message=core_pb2.EventList,
-        watch_event_message=core_pb2.EventWatchEvent,
+        list_message=EVENT.list_message,
+        watch_event_message=EVENT.watch_event_message,
     )
     process.add_service(
         lambda s: limavm_pb2_grpc.add_LimaVMServiceServicer_to_server(limavms, s),

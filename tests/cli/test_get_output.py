@@ -11,7 +11,7 @@ import pytest
 from rdd.cli.arguments import OutputFormat, UsageError, parse_output
 from rdd.cli.getting import ALL, parse_request
 from rdd.cli.jsonpath import JsonPathError
-from rdd.cli.output import (
+from rdd.cli.printing import (
     TableOptions,
     custom_rows,
     labels_text,

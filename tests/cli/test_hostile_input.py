@@ -12,7 +12,7 @@ import pytest
 
 from rdd.cli import main as cli_main
 from rdd.cli.arguments import UsageError
-from rdd.cli.editing import read_edited
+from rdd.cli.limavm.editing import read_edited
 from tests.meta.test_loading import billion_laughs
 
 

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 
 from rdd.cli.arguments import UsageError
-from rdd.cli.editing import editor_command
-from rdd.cli.main import parse
-from rdd.cli.output import render_table
-from rdd.cli.vms import (
+from rdd.cli.limavm.editing import editor_command
+from rdd.cli.limavm.vms import (
     TemplateSource,
     input_configmap_name,
     is_blank_template,
@@ -31,8 +29,9 @@ from rdd.cli.vms import (
     seen_conditions,
     shell_invocation,
     timeout_message,
-    vm_status,
 )
+from rdd.cli.main import parse
+from rdd.cli.printing import render_table, vm_status
 from rdd.meta.names import RESTART_ANNOTATION
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

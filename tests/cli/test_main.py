@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rdd.cli import getting, setting
 from rdd.cli import main as cli_main
-from rdd.cli import setting
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console, api_error_line, usage_error_line
 from rdd.errors import (
@@ -200,7 +200,7 @@ def test_exit_codes(
 ) -> None:
     for name in ("set_command", "start", "stop"):
         monkeypatch.setattr(setting, name, _raising(error))
-    monkeypatch.setattr(cli_main.getting, "get", _raising(error))
+    monkeypatch.setattr(getting, "get", _raising(error))
     got, out, err = rdd(argv, tmp_path)
     assert got == code
     assert out == ""

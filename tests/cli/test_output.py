@@ -16,11 +16,9 @@ from rdd.cli.output import (
     no_resources_message,
     plural_form,
     quoted_form,
-    render,
-    render_table,
     sort_objects,
-    table_rows,
 )
+from rdd.cli.printing import render, render_table, table_rows
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rdd.cli import completion, diffing, logs_cmd, resources, versions
+from rdd.cli import completion, diffing, resources, stacklogs, versions
 from rdd.cli.arguments import UsageError
 from rdd.cli.deleting import check_arguments, ignores_not_found
 from rdd.cli.main import build_parser, parse
@@ -69,26 +69,26 @@ def test_completion_tree_comes_from_the_parser() -> None:
 
 
 def test_log_component_names(tmp_path: Path) -> None:
-    assert logs_cmd.component_order("app-2") > logs_cmd.component_order("app")
-    assert logs_cmd.component_order("app") > logs_cmd.component_order("etcd")
+    assert stacklogs.component_order("app-2") > stacklogs.component_order("app")
+    assert stacklogs.component_order("app") > stacklogs.component_order("etcd")
     with pytest.raises(UsageError):
-        logs_cmd.check_component("app-x")
+        stacklogs.check_component("app-x")
     for name in ("app-1.log", "etcd.log", "app.log", "app.log.1", "other.log"):
         (tmp_path / name).write_text("")
-    assert logs_cmd.components_with_logs(tmp_path) == ["etcd", "app", "app-1"]
-    assert logs_cmd.log_files(tmp_path / "app.log") == [
+    assert stacklogs.components_with_logs(tmp_path) == ["etcd", "app", "app-1"]
+    assert stacklogs.log_files(tmp_path / "app.log") == [
         tmp_path / "app.log.1",
         tmp_path / "app.log",
     ]
-    assert logs_cmd.last_lines([b"1\n", b"2\n", b"3\n"], 2) == [b"2\n", b"3\n"]
-    assert logs_cmd.last_lines([b"1\n"], -1) == [b"1\n"]
-    assert logs_cmd.last_lines([b"1\n"], 0) == []
+    assert stacklogs.last_lines([b"1\n", b"2\n", b"3\n"], 2) == [b"2\n", b"3\n"]
+    assert stacklogs.last_lines([b"1\n"], -1) == [b"1\n"]
+    assert stacklogs.last_lines([b"1\n"], 0) == []
 
 
 def test_follower_reads_complete_lines_and_survives_rotation(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"one\ntw")
-    follower = logs_cmd.Follower("app", log)
+    follower = stacklogs.Follower("app", log)
     assert follower.poll() == [b"one\n"]
     with open(log, "ab") as handle:
         handle.write(b"o\n")

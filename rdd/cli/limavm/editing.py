@@ -22,9 +22,10 @@ from pathlib import Path
 from rdd.cli.arguments import UsageError, parse_duration
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.limavm import find_vm, wait_for
+from rdd.cli.limavm.common import find_vm, named_flags, wait_for
+from rdd.cli.limavm.vms import is_blank_template, is_template_applied, seen_conditions
 from rdd.cli.output import name_form
-from rdd.cli.vms import is_blank_template, is_template_applied, seen_conditions
+from rdd.cli.parsing import Words
 from rdd.errors import ApiError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.loading import LoadError, read_text
@@ -117,3 +118,8 @@ async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> 
         generation=current.metadata.generation,
     )
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    named_flags(parser, until="it runs the new template")
+    parser.set_defaults(run_async=edit)

@@ -1,9 +1,9 @@
-"""How `rdd limavm` reads a LimaVM (pure): its one-word status, the list
-table, where a template comes from, what each wait waits for, and the line
+"""How `rdd limavm` reads a LimaVM (pure): the list table (a view of the
+LimaVM kind's columns; the STATUS word is rdd.cli.printing.vm_status), where a template comes from, what each wait waits for, and the line
 printed when a wait times out.
 
 Functions take dicts from rdd.meta.serialization.to_dict; the commands are
-in rdd.cli.limavm and rdd.cli.editing."""
+in the other modules of rdd.cli.limavm."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from rdd.cli.arguments import UsageError
-from rdd.cli.output import NONE, age, find_condition, plural_form
+from rdd.cli.output import find_condition, plural_form
+from rdd.cli.printing import view_rows
 from rdd.cli.setting import Seen
 from rdd.kinds import LIMAVM
 from rdd.meta.loading import LoadError, read_text
@@ -26,44 +27,13 @@ CREATED, RUNNING = "Created", "Running"
 # -- status and list ---------------------------------------------------------------
 
 
-def vm_status(obj: dict[str, Any]) -> str:
-    """One word for the list's STATUS column: Deleting, the Created failure,
-    Creating, Restarting, Running, or the Running condition's reason
-    (Starting, Stopped, StartFailed, StopFailed, Reconciling)."""
-    meta = obj.get("metadata", {})
-    if meta.get("deletionTimestamp"):
-        return "Deleting"
-    created = find_condition(obj, CREATED)
-    if created is not None and created.get("status") == "False":
-        return str(created.get("reason") or "CreateFailed")
-    running = find_condition(obj, RUNNING)
-    if created is None or created.get("status") != "True" or running is None:
-        return "Creating"
-    if running.get("status") == "True":
-        return "Restarting" if RESTART_ANNOTATION in meta.get("annotations", {}) else "Running"
-    return str(running.get("reason") or running.get("status") or "Unknown")
-
-
-LIST_HEADER = ["NAME", "NAMESPACE", "RUNNING", "STATUS", "ARCH", "RESTARTS", "AGE"]
+#: `rdd limavm list`: these of the LimaVM kind's columns (rdd.kinds), in this order.
+LIST_VIEW = ("NAME", "NAMESPACE", "RUNNING", "STATUS", "ARCH", "RESTARTS", "AGE")
 
 
 def list_rows(objects: Sequence[dict[str, Any]], *, now: datetime) -> list[list[str]]:
     """Header then one row per LimaVM; RUNNING is what spec.running asks for."""
-    rows = [list(LIST_HEADER)]
-    for obj in objects:
-        meta, spec, status = obj["metadata"], obj.get("spec", {}), obj.get("status", {})
-        rows.append(
-            [
-                meta["name"],
-                meta.get("namespace", ""),
-                "true" if spec.get("running") else "false",
-                vm_status(obj),
-                status.get("arch") or NONE,
-                str(status.get("restartCount") or 0),
-                age(meta.get("creationTimestamp", ""), now),
-            ]
-        )
-    return rows
+    return view_rows(LIMAVM, LIST_VIEW, objects, now=now)
 
 
 def seen_conditions(obj: dict[str, Any]) -> Seen:

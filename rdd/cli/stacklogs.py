@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from rdd.cli.arguments import UsageError
 from rdd.cli.console import Console
+from rdd.cli.parsing import Words
 from rdd.config import Settings
 from rdd.stack.records import COMPONENTS, Layout
 
@@ -189,3 +190,15 @@ def logs(args: argparse.Namespace, console: Console) -> int:
         for follower in followers.values():
             follower.close()
     return 0
+
+
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    """`rdd svc logs`."""
+    parser.add_argument(
+        "component", nargs="?", metavar="COMPONENT", help="etcd|webhook|limavm|app|app-1..."
+    )
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    parser.add_argument(
+        "--tail", type=int, default=-1, metavar="N", help="the last N lines of each (-1: all)"
+    )
+    parser.set_defaults(run=logs)

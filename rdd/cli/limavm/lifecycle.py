@@ -1,31 +1,26 @@
-"""`rdd limavm list|create|start|stop|restart|delete|logs|shell`: LimaVMs
-for people who run them directly (`rdd limavm edit` is in rdd.cli.editing).
+"""`rdd limavm list|create|start|stop|restart|delete`: LimaVMs for people
+who run them directly.
 
 A NAME is found in every namespace unless -n is given (LimaVM names are
 unique across namespaces). Writes are read-modify-write retried on Conflict;
-waits watch the LimaVM (rdd.cli.waiting), print each condition change, and
-fail with a message naming the last state seen when they time out. What a
-wait waits for, and the rest of the pure parts, are in rdd.cli.vms."""
+waits watch the LimaVM and print each condition change (rdd.cli.limavm.common).
+What a wait waits for, and the rest of the pure parts, are in
+rdd.cli.limavm.vms."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
-import shutil
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.cli.arguments import UsageError, parse_duration, parse_output
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.output import name_form, no_resources_message, quoted_form, render, render_table
-from rdd.cli.setting import Seen, condition_changes
-from rdd.cli.vms import (
+from rdd.cli.limavm.common import find_vm, named_flags, update_vm, wait_for
+from rdd.cli.limavm.vms import (
+    TEMPLATE_HELP,
     input_configmap_name,
     is_created,
     is_down,
@@ -36,97 +31,18 @@ from rdd.cli.vms import (
     parse_template_source,
     read_template_file,
     seen_conditions,
-    shell_invocation,
     timeout_message,
 )
+from rdd.cli.output import name_form, no_resources_message, quoted_form
+from rdd.cli.parsing import Words, namespace_flags, wait_flags
+from rdd.cli.printing import render, render_table
 from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
-from rdd.errors import ApiError, ConflictError, NotFoundError
+from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.conditions import now_rfc3339
-from rdd.meta.finalizers import is_deleting
 from rdd.meta.names import RESTART_ANNOTATION, TEMPLATE_KEY
 from rdd.meta.serialization import to_dict
-
-CONFLICT_RETRIES = 5
-
-# -- shared -----------------------------------------------------------------------------
-
-
-async def find_vm(client: ResourceClient, args: argparse.Namespace) -> Any:
-    """The LimaVM args.name: in -n's namespace when given, else in whichever
-    namespace holds it."""
-    if args.namespace_given:
-        return await client.get(args.name, args.namespace)
-    for vm in (await client.list("")).items:
-        if vm.metadata.name == args.name:
-            return vm
-    raise NotFoundError(f"{LIMAVM.named(args.name)} not found")
-
-
-def _copy(vm: Any) -> Any:
-    copied = LIMAVM.new()
-    copied.CopyFrom(vm)
-    return copied
-
-
-async def update_vm(
-    client: ResourceClient, vm: Any, change: Callable[[Any], bool]
-) -> tuple[Any, bool]:
-    """Apply `change` (False: nothing to write) and write it, reading again
-    and retrying on Conflict. Returns the object as written (or as last
-    read) and whether it was written."""
-    conflict: ConflictError | None = None
-    for _ in range(CONFLICT_RETRIES):
-        if is_deleting(vm):
-            raise UsageError(f"{name_form(LIMAVM, vm.metadata.name)} is being deleted")
-        updated = _copy(vm)
-        if not change(updated):
-            return vm, False
-        try:
-            return await client.update(updated), True
-        except ConflictError as exc:
-            conflict = exc
-            vm = await client.get(vm.metadata.name, vm.metadata.namespace)
-    assert conflict is not None
-    raise conflict
-
-
-async def wait_for(
-    client: ResourceClient,
-    vm: Any,
-    done: Callable[[dict[str, Any]], bool],
-    *,
-    goal: str,
-    timeout: str,
-    console: Console,
-    seen: Seen,
-    generation: int,
-) -> dict[str, Any]:
-    """Watch `vm` until `done`, printing each condition change written for
-    `generation` or later (those in `seen` are not news)."""
-    name, uid = vm.metadata.name, vm.metadata.uid
-    last: dict[str, Any] | None = None
-
-    def check(state: State) -> bool:
-        nonlocal seen, last
-        if state is None or state.get("metadata", {}).get("uid") != uid:
-            raise UsageError(f"{name_form(LIMAVM, name)} was deleted while waiting")
-        last = state
-        lines, seen = condition_changes(state, seen, generation=generation)
-        for line in lines:
-            console.line(line)
-        return done(state)
-
-    try:
-        found = await wait_until(
-            client, name, vm.metadata.namespace, check, timeout=parse_duration(timeout) or None
-        )
-    except TimeoutError:
-        raise UsageError(timeout_message(name, goal, last, timeout)) from None
-    assert found is not None
-    return found
-
 
 # -- list ----------------------------------------------------------------------------------
 
@@ -173,17 +89,17 @@ async def create(conn: Connection, args: argparse.Namespace, console: Console) -
     ref_name = source.configmap
     if source.path:
         cm = CONFIGMAP.new()
-        cm.metadata.name = input_configmap_name(args.name)  # type: ignore[attr-defined]
-        cm.metadata.namespace = namespace  # type: ignore[attr-defined]
-        cm.data[TEMPLATE_KEY] = text  # type: ignore[attr-defined]
+        cm.metadata.name = input_configmap_name(args.name)
+        cm.metadata.namespace = namespace
+        cm.data[TEMPLATE_KEY] = text
         made = await cms.create(cm)
         ref_name = made.metadata.name
     vm = LIMAVM.new()
-    vm.metadata.name = args.name  # type: ignore[attr-defined]
-    vm.metadata.namespace = namespace  # type: ignore[attr-defined]
-    vm.spec.template_ref.name = ref_name  # type: ignore[attr-defined]
-    vm.spec.template_ref.namespace = namespace  # type: ignore[attr-defined]
-    vm.spec.running = args.start  # type: ignore[attr-defined]
+    vm.metadata.name = args.name
+    vm.metadata.namespace = namespace
+    vm.spec.template_ref.name = ref_name
+    vm.spec.template_ref.namespace = namespace
+    vm.spec.running = args.start
     try:
         created = await vms.create(vm)
     finally:
@@ -338,50 +254,28 @@ async def delete(conn: Connection, args: argparse.Namespace, console: Console) -
     return 0
 
 
-# -- logs ----------------------------------------------------------------------------------
+#: What each waiting verb waits for (its --wait help).
+UNTIL = {
+    "start": "it is Running",
+    "stop": "it is Stopped",
+    "restart": "it is Running again",
+    "delete": "it is gone",
+}
 
 
-async def logs(conn: Connection, args: argparse.Namespace, console: Console) -> int:
-    """The host agent's log lines (ha.stderr.log and ha.stdout.log, in time
-    order), served by the LimaVM service; -f follows until the LimaVM is gone."""
-    client = conn.limavm_client()
-    vm = await find_vm(client, args)
-    async for line in client.logs(vm.metadata.name, vm.metadata.namespace, follow=args.follow):
-        console.line(line.text)
-    return 0
-
-
-# -- shell ---------------------------------------------------------------------------------
-
-
-async def _shell_target(args: argparse.Namespace, console: Console) -> limavm_pb2.ServiceInfo:
-    async with Connection.from_env(console.env) as conn:
-        client = conn.limavm_client()
-        info = await client.info()
-        if info.driver != "lima":
-            raise UsageError(f'"rdd limavm shell" is not supported by the {info.driver} driver')
-        await find_vm(client, args)
-        return info
-
-
-def shell(args: argparse.Namespace, console: Console) -> int:
-    """Replace this process with `limactl shell NAME [CMD...]`, with the
-    LIMA_HOME the LimaVM service uses (asked over its Info RPC, so the driver
-    and folder are the service's, whatever this shell's environment says)."""
-    info = asyncio.run(_shell_target(args, console))
-    limactl = shutil.which("limactl", path=console.env.get("PATH"))
-    if limactl is None:
-        raise UsageError('limactl is not on PATH: "rdd limavm shell" runs "limactl shell"')
-    command = list(args.shell_command)
-    if command[:1] == ["--"]:
-        command = command[1:]
-    argv, env = shell_invocation(
-        limactl, args.name, command, lima_home=info.lima_home, env=console.env
-    )
-    with contextlib.suppress(OSError):
-        console.out.flush()
-        console.err.flush()
-    try:
-        os.execve(limactl, argv, env)
-    except OSError as exc:
-        raise UsageError(f"cannot run {limactl}: {exc.strerror or exc}") from None
+def configure(name: str, parser: argparse.ArgumentParser, words: Words) -> None:
+    if name == "list":
+        namespace_flags(parser)
+        parser.add_argument("-o", "--output", help="json|yaml|name (default: a table)")
+        parser.set_defaults(run_async=list_vms)
+    elif name == "create":
+        parser.add_argument("name", metavar="NAME")
+        parser.add_argument("template", metavar="TEMPLATE", help=TEMPLATE_HELP)
+        parser.add_argument("--start", action="store_true", help="create it running")
+        namespace_flags(parser)
+        wait_flags(parser, timeout="10m", what="it is created (and running, with --start)")
+        parser.set_defaults(run_async=create)
+    else:
+        named_flags(parser, until=UNTIL[name])
+        commands = {"start": start, "stop": stop, "restart": restart, "delete": delete}
+        parser.set_defaults(run_async=commands[name])
