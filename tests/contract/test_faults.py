@@ -27,6 +27,10 @@ async def test_aarch64_host_builds_an_aarch64_instance(make_session: Callable[..
     assert "arm64.raw.xz" in lima_yaml
 
 
+async def vm_running(api: Api) -> bool:
+    return has_condition(await api.limavms.get("rd", "default"), "Running", "True")
+
+
 async def test_a_crashed_vm_is_noticed_and_restarted(api: Api, stack: Stack):
     await api.apps.create(new_app(running=True))
     await settled(api)
@@ -136,8 +140,10 @@ async def test_graceful_service_stop_stops_its_vms_and_start_brings_them_back(
     assert session.stack.vm_processes() == []
     await session.restart()
     await settled(session.api)
-    vm = await session.api.limavms.get("rd", "default")
-    assert has_condition(vm, "Running", "True")
+    # The App may still say Settled from before the stop: wait for the VM itself.
+    await eventually(
+        lambda: vm_running(session.api), timeout=20, message="the VM was not brought back"
+    )
 
 
 async def test_service_crash_during_preparation_cleans_and_prepares_again(
@@ -256,12 +262,8 @@ async def test_svc_stop_after_limavm_was_killed_stops_its_vms(
         await api.close()
         api = Api.connect(stack)
         await settled(api)
-
-        async def running_again() -> bool:
-            return has_condition(await api.limavms.get("rd", "default"), "Running", "True")
-
         # The App may still say Settled from before the stop: wait for the VM itself.
-        await eventually(running_again, timeout=20, message="the VM was not brought back")
+        await eventually(lambda: vm_running(api), timeout=20, message="the VM was not brought back")
     finally:
         await assert_clean(api, stack)
         await api.close()

@@ -87,7 +87,8 @@ class Stack:
         """Crash (or stop) one service; `start()` brings it back."""
         pid = self.pid(component)
         os.kill(pid, sig)
-        assert wait_exit(pid), f"{component} (pid {pid}) did not exit"
+        # SIGTERM: limavm stops its VMs first.
+        assert wait_exit(pid, timeout=60), f"{component} (pid {pid}) did not exit"
 
     def log(self, component: str) -> str:
         return (self.home / "logs" / f"{component}.log").read_text(errors="replace")
