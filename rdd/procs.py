@@ -24,13 +24,28 @@ def is_alive(pid: int) -> bool:
 
 def process_state(pid: int) -> str:
     """Linux process state letter, "" where /proc cannot be read."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else ""
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group `pgid`, from /proc."""
+    members = []
+    for pid in pids():
+        fields = _stat_fields(pid)
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            members.append(pid)
+    return members
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, ... ([] where unreadable)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    # The command name (in parentheses) may hold spaces: the state follows the last ')'.
-    fields = stat.rpartition(")")[2].split()
-    return fields[0] if ")" in stat and fields else ""
+        return []
+    # The command name (in parentheses) may hold spaces: the fields follow the last ')'.
+    return stat.rpartition(")")[2].split() if ")" in stat else []
 
 
 def cmdline(pid: int) -> list[str] | None:

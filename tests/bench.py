@@ -39,7 +39,7 @@ from rdd.store.etcd import EtcdStore, Write
 from rdd.store.rules import prepare_create
 from rdd.transport.channels import Credentials
 from rdd.transport.pki import Pki
-from tests.contract.stack import Api, Stack, condition, new_app, set_running
+from tests.support.stack import Api, Stack, condition, new_app, set_running
 
 ROUNDS = 25
 UNARY_OPS = 60

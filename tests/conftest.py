@@ -12,7 +12,7 @@ import pytest
 
 from rdd.stack.etcd import EtcdProcess, start_etcd, unix_listen
 from rdd.store.etcd import EtcdStore
-from tests.helpers import unique_prefix
+from tests.support.objects import unique_prefix
 
 
 @pytest.fixture(scope="session")

@@ -99,3 +99,25 @@ def test_imports_respect_the_layers(path: Path):
             )
         if importer.startswith(("rdd.cli", "rdd.stack")):
             assert not imported.startswith("rdd.store"), f"{importer} must talk gRPC, not etcd"
+
+
+TESTS = sorted((ROOT / "tests").rglob("*.py"))
+
+#: Test modules still imported by other test modules; their helpers belong
+#: in tests/support (or their directory's conftest). Do not add to this.
+IMPORTED_TEST_MODULES = {
+    "tests.admission.test_rules",
+    "tests.drivers.test_lima",
+    "tests.drivers.test_lima_real",
+}
+
+
+@pytest.mark.parametrize("path", TESTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_tests_share_helpers_through_tests_support(path: Path):
+    """Test modules import tests.support, never one another."""
+    for imported in imports_of(path):
+        if imported.startswith("tests.") and imported.rpartition(".")[2].startswith("test_"):
+            assert imported in IMPORTED_TEST_MODULES, (
+                f"{module_name(path)} imports the test module {imported}: "
+                "move what it shares to tests/support"
+            )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cli.test_cli_contract import run_rdd, stack_env, stop_and_check
+from tests.support.cli import run_rdd, stack_env, stop_and_check
 
 
 @pytest.fixture(scope="module")

@@ -8,106 +8,25 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from rdd.stack.processes import is_alive
-
-REPO = Path(__file__).resolve().parents[2]
-SERVICES = ("webhook", "limavm", "app")
-
-pytestmark = pytest.mark.skipif(
-    not all((REPO / "services" / name / "__main__.py").exists() for name in SERVICES),
-    reason="services/{webhook,limavm,app}/__main__.py do not exist yet: no stack to run",
+from rdd.stack.records import SERVICES
+from tests.support.cli import (
+    app_health,
+    apply,
+    configmap,
+    ok,
+    run_rdd,
+    stack_env,
+    start_rdd,
+    status_of,
+    stop_and_check,
 )
-
-
-def stack_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RDD_")}
-    env.update(RDD_HOME=str(home), RDD_VM_DRIVER="sim", RDD_SIM_BOOT_SECONDS="0.2")
-    return env
-
-
-def run_rdd(
-    *args: str, env: dict[str, str], input: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rdd.cli", *args],
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def start_rdd(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "rdd.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def processes_of(home: Path) -> list[int]:
-    """Live processes whose command line names this RDD_HOME."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if str(home) in line and is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
-def status_of(env: dict[str, str]) -> dict[str, dict]:
-    return json.loads(ok(run_rdd("svc", "status", "-o", "json", env=env)))
-
-
-def app_health(env: dict[str, str]) -> str:
-    """The app service's health in `svc status` (which exits 1 while any
-    component is down)."""
-    status = json.loads(run_rdd("svc", "status", "-o", "json", env=env).stdout)
-    return str(status["components"]["app"]["health"])
-
-
-def stop_and_check(env: dict[str, str]) -> None:
-    ok(run_rdd("svc", "stop", env=env, timeout=120))
-    home = Path(env["RDD_HOME"])
-    deadline = time.monotonic() + 10
-    while processes_of(home) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert processes_of(home) == []
-    assert not (home / "config").exists()
-    assert list((home / "run").glob("*.json")) == []
-
-
-def apply(env: dict[str, str], manifest: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_rdd("ctl", "apply", "-f", "-", *args, env=env, input=manifest)
-
-
-def configmap(name: str, namespace: str = "", **data: str) -> str:
-    ns = f"\n  namespace: {namespace}" if namespace else ""
-    body = "".join(f"\n  {k}: {json.dumps(v)}" for k, v in data.items())
-    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}{ns}\ndata:{body or ' {}'}\n"
-
+from tests.support.processes import processes_of
 
 # -- svc ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from rdd.cli import main as cli_main
 from rdd.cli.arguments import UsageError
 from rdd.cli.limavm.editing import read_edited
-from tests.meta.test_loading import billion_laughs
+from tests.support.objects import billion_laughs
 
 
 def rdd(argv: list[str], home: Path, stdin: bytes | None = None) -> tuple[int, str, str]:

@@ -13,15 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cli.test_cli_contract import (
-    SERVICES,
-    apply,
-    ok,
-    run_rdd,
-    start_rdd,
-)
-
-pytestmark = pytest.mark.skipif(not SERVICES, reason="no services")
+from tests.support.cli import apply, ok, run_rdd, start_rdd
 
 NS = "kc"
 

@@ -13,17 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli_contract import (
-    SERVICES,
-    apply,
-    configmap,
-    ok,
-    run_rdd,
-    stack_env,
-    start_rdd,
-)
-
-pytestmark = pytest.mark.skipif(not SERVICES, reason="no services")
+from tests.support.cli import apply, configmap, ok, run_rdd, stack_env, start_rdd
+from tests.support.processes import has_read_to_end
+from tests.support.waiting import wait_until
 
 
 def ctl(
@@ -486,7 +478,7 @@ def test_svc_logs_follows(env: dict[str, str]) -> None:
     log = Path(env["RDD_HOME"]) / "logs" / "webhook.log"
     follower = start_rdd("svc", "logs", "webhook", "-f", "--tail=0", env=env)
     try:
-        time.sleep(1.0)
+        wait_until(lambda: has_read_to_end(follower.pid, log), timeout=30)
         marker = json.dumps({"msg": "follow-marker", "ts": time.time()})
         with open(log, "a") as handle:
             handle.write(marker + "\n")

@@ -16,20 +16,8 @@ from pathlib import Path
 import pytest
 
 from rdd.templates.default import DEFAULT_TEMPLATE
-from tests.cli.test_cli_contract import (
-    REPO,
-    SERVICES,
-    ok,
-    run_rdd,
-    stack_env,
-    start_rdd,
-    stop_and_check,
-)
-
-pytestmark = pytest.mark.skipif(
-    not all((REPO / "services" / name / "__main__.py").exists() for name in SERVICES),
-    reason="services/{webhook,limavm,app}/__main__.py do not exist yet: no stack to run",
-)
+from tests.support.cli import REPO, ok, run_rdd, stack_env, start_rdd, stop_and_check
+from tests.support.processes import host_agents
 
 VM = "limavm.lima.rancherdesktop.io"
 
@@ -40,19 +28,6 @@ def not_found(name: str) -> str:
 
 def lima_home(env: dict[str, str]) -> Path:
     return Path(env["RDD_HOME"]) / "lima"
-
-
-def host_agents(env: dict[str, str]) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if "hostagent" in line and str(lima_home(env)) in line and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def instance_dirs(env: dict[str, str]) -> list[str]:
@@ -75,7 +50,7 @@ def env(cli_stack: dict[str, str]) -> Iterator[dict[str, str]]:
         run_rdd("ctl", "delete", "cm", meta["name"], "-n", meta["namespace"], env=stack)
     assert names == [] and left == [], f"left behind: {names} {left}"
     assert instance_dirs(stack) == []
-    assert host_agents(stack) == []
+    assert host_agents(lima_home(stack)) == []
 
 
 def template_file(tmp_path: Path, text: str = DEFAULT_TEMPLATE) -> str:
@@ -128,7 +103,7 @@ def test_create_list_stop_start_restart_delete(env: dict[str, str], tmp_path: Pa
     assert stopped == [f"{VM}/life patched", "Running=False: Lima instance is stopped (Stopped)"]
     again = ok(run_rdd("limavm", "stop", "life", env=env))
     assert again == f"{VM}/life patched (no change)\n"
-    assert host_agents(env) == []
+    assert host_agents(lima_home(env)) == []
 
     started = ok(run_rdd("limavm", "start", "life", env=env)).splitlines()
     assert started[0] == f"{VM}/life patched"
@@ -143,7 +118,7 @@ def test_create_list_stop_start_restart_delete(env: dict[str, str], tmp_path: Pa
     assert "restartRequested" not in annotations
 
     delete_and_check_gone(env, "life")
-    assert host_agents(env) == []
+    assert host_agents(lima_home(env)) == []
     assert run_rdd("limavm", "list", env=env).stderr == "No resources found\n"
 
 

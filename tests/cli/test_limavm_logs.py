@@ -26,7 +26,7 @@ from rdd.services.limavm.servicer import LimaVMServicer
 from rdd.kinds import LIMAVM
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Registry
-from tests.helpers import eventually
+from tests.support.waiting import eventually
 
 STDERR, STDOUT = "ha.stderr.log", "ha.stdout.log"
 

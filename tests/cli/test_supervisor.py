@@ -16,15 +16,8 @@ from rdd.stack.health import STOPPED, service_health
 from rdd.stack.ports import free_port
 from rdd.stack.processes import is_alive, is_ours, terminate, wait_gone
 from rdd.stack.records import Layout, Record
-from rdd.stack.supervisor import (
-    ComponentStatus,
-    Outcome,
-    StackStatus,
-    Supervisor,
-    is_current,
-    reusable_port,
-    wiring_for,
-)
+from rdd.stack.supervisor import ComponentStatus, Outcome, StackStatus, Supervisor
+from rdd.stack.wiring import is_current, reusable_port, wiring_for
 
 ENDPOINTS = {"etcd": "e:1", "webhook": "w:2", "limavm": "l:3"}
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli_contract import processes_of, run_rdd, stack_env
+from tests.support.cli import run_rdd, stack_env
+from tests.support.processes import processes_of
+from tests.support.waiting import wait_until
 
 
 def recorded_pids(home: Path) -> set[int]:
@@ -33,10 +35,7 @@ def stop_leaves_nothing(home: Path, env: dict[str, str]) -> None:
 
 
 def wait_for(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.01)
+    wait_until(path.exists, timeout=timeout, interval=0.01, message=f"{path} never appeared")
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])

@@ -20,9 +20,9 @@ from rdd.errors import (
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.meta.names import TEMPLATE_LABEL
 from rdd.templates.default import DEFAULT_TEMPLATE
-from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, new_app
-from tests.helpers import eventually
+from tests.support.fixtures import Session
+from tests.support.stack import Api, Stack, new_app
+from tests.support.waiting import eventually
 
 X86_ONLY = """\
 images:

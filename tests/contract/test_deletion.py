@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
 
 from rdd.errors import NotFoundError
-from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, new_app
-from tests.contract.test_lifecycle import settled
-from tests.helpers import eventually
+from tests.support.fixtures import Session
+from tests.support.stack import Api, Stack, new_app, settled
+from tests.support.waiting import eventually
 
 
 async def gone(api: Api) -> bool:
@@ -61,10 +59,12 @@ async def test_deleting_while_the_limavm_service_is_down_completes_later(
     await settled(api)
     stack.kill("limavm")
     await api.apps.delete("app")  # the App service retries while limavm is down
-    await asyncio.sleep(0.5)
+    await eventually(
+        lambda: "retry" in stack.log("app") or "reconcile_error" in stack.log("app"),
+        message="the App service never tried",
+    )
     waiting = await api.apps.get("app")
     assert waiting.metadata.deletion_timestamp, "the App must wait for its LimaVM"
-    assert "retry" in stack.log("app") or "reconcile_error" in stack.log("app")
     await session.restart()
     await eventually(lambda: gone(session.api), timeout=20)
 

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rdd.meta.names import RESTART_ANNOTATION
-from tests.contract.conftest import Session, assert_clean
-from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
-from tests.contract.test_lifecycle import settled
-from tests.helpers import eventually
+from tests.support.fixtures import Session, assert_clean
+from tests.support.stack import Api, Stack, condition, has_condition, new_app, set_running, settled
+from tests.support.waiting import eventually
 
 
 async def test_aarch64_host_builds_an_aarch64_instance(make_session: Callable[..., Session]):
@@ -26,6 +25,10 @@ async def test_aarch64_host_builds_an_aarch64_instance(make_session: Callable[..
     lima_yaml = (session.stack.lima_home / "rd" / "lima.yaml").read_text()
     assert "arch: aarch64" in lima_yaml
     assert "arm64.raw.xz" in lima_yaml
+
+
+async def vm_running(api: Api) -> bool:
+    return has_condition(await api.limavms.get("rd", "default"), "Running", "True")
 
 
 async def test_a_crashed_vm_is_noticed_and_restarted(api: Api, stack: Stack):
@@ -137,8 +140,10 @@ async def test_graceful_service_stop_stops_its_vms_and_start_brings_them_back(
     assert session.stack.vm_processes() == []
     await session.restart()
     await settled(session.api)
-    vm = await session.api.limavms.get("rd", "default")
-    assert has_condition(vm, "Running", "True")
+    # The App may still say Settled from before the stop: wait for the VM itself.
+    await eventually(
+        lambda: vm_running(session.api), timeout=20, message="the VM was not brought back"
+    )
 
 
 async def test_service_crash_during_preparation_cleans_and_prepares_again(
@@ -193,7 +198,7 @@ async def test_a_vm_that_keeps_dying_while_booting_is_start_failed_and_backs_off
                 vm = await api.limavms.get("rd", "default")
                 return has_condition(vm, "Running", "False", "StartFailed") and vm
 
-            vm = await eventually(failed, timeout=1, message="no StartFailed while backing off")
+            vm = await eventually(failed, timeout=5, message="no StartFailed while backing off")
             running = condition(vm, "Running")
             assert running is not None and "SIGKILL" in running.message
         pids = await eventually(restarted, timeout=10, message="not restarted")
@@ -257,7 +262,8 @@ async def test_svc_stop_after_limavm_was_killed_stops_its_vms(
         await api.close()
         api = Api.connect(stack)
         await settled(api)
-        assert has_condition(await api.limavms.get("rd", "default"), "Running", "True")
+        # The App may still say Settled from before the stop: wait for the VM itself.
+        await eventually(lambda: vm_running(api), timeout=20, message="the VM was not brought back")
     finally:
         await assert_clean(api, stack)
         await api.close()

@@ -4,17 +4,12 @@ services and grpc.health.v1.Health, and health is SERVING."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from rdd.transport.sockets import socket_path
-from tests.contract.stack import Stack
-
-GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
+from tests.support.grpcurl import grpcurl
+from tests.support.stack import Stack
 
 EXPECTED = {
     "webhook": {"rdd.admission.v1.AdmissionService"},
@@ -25,12 +20,6 @@ EXPECTED = {
     },
     "app": {"rdd.app.v1alpha1.AppService"},
 }
-
-
-def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [GRPCURL, "-plaintext", *args], capture_output=True, text=True, timeout=30
-    )
 
 
 def over_socket(stack: Stack, component: str) -> list[str]:

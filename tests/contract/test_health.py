@@ -7,26 +7,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 
 from rdd.stack.health import service_health
-from tests.contract.conftest import Session
-from tests.contract.stack import Stack
-from tests.helpers import eventually
-
-SERVICES = ("webhook", "limavm", "app")
+from rdd.stack.records import SERVICES
+from tests.support.cli import run_rdd
+from tests.support.fixtures import Session
+from tests.support.stack import Stack
+from tests.support.waiting import eventually
 
 
 def svc_status(stack: Stack) -> dict[str, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rdd.cli", "svc", "status", "-o", "json"],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_rdd("svc", "status", "-o", "json", env=stack.env, timeout=30)
     assert "Traceback" not in result.stderr
     components = json.loads(result.stdout)["components"]
     return {name: components[name]["health"] for name in SERVICES}
@@ -58,7 +50,7 @@ async def test_services_are_not_serving_while_etcd_is_unreachable(
         os.kill(etcd, signal.SIGCONT)
     await eventually(
         lambda: svc_status(stack) == dict.fromkeys(SERVICES, "SERVING"),
-        timeout=10,
+        timeout=30,
         interval=0.5,
         message="services did not come back to SERVING with etcd",
     )

@@ -17,8 +17,8 @@ from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ForbiddenError, InvalidError
 from rdd.kinds import CONFIGMAP
 from rdd.meta.names import TEMPLATE_LABEL
-from tests.contract.stack import Api, Stack
-from tests.meta.test_loading import billion_laughs
+from tests.support.objects import billion_laughs
+from tests.support.stack import Api, Stack
 
 #: One unary method of each service, with the component serving it.
 METHODS = [

@@ -11,23 +11,19 @@ import pytest
 
 from rdd.errors import ForbiddenError, NotFoundError
 from rdd.meta.names import CLEANUP_FINALIZER, TEMPLATE_LABEL
-from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
-from tests.helpers import eventually
+from tests.support.stack import (
+    Api,
+    Stack,
+    condition,
+    has_condition,
+    new_app,
+    set_running,
+    settled,
+)
+from tests.support.waiting import eventually
 
 OWNED_BY_APP = "rdd.rancherdesktop.io/owned-by-App"
 OWNED_BY_LIMAVM = "rdd.rancherdesktop.io/owned-by-LimaVM"
-
-
-async def settled(api: Api, generation: int | None = None):
-    async def probe():
-        app = await api.apps.get("app")
-        cond = condition(app, "Settled")
-        wanted = generation or app.metadata.generation
-        return (
-            app if cond and cond.status == "True" and cond.observed_generation >= wanted else None
-        )
-
-    return await eventually(probe, timeout=20, message="App not Settled")
 
 
 async def test_create_builds_limavm_and_template_with_owners_and_finalizers(api: Api, stack: Stack):

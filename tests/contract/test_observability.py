@@ -15,9 +15,9 @@ from datetime import datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.contract.conftest import Session
-from tests.contract.stack import Stack, has_condition, new_app
-from tests.helpers import eventually
+from tests.support.fixtures import Session
+from tests.support.stack import Stack, has_condition, new_app
+from tests.support.waiting import eventually
 
 SERVICES = ("webhook", "limavm", "app")
 

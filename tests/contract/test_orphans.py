@@ -7,10 +7,9 @@ from __future__ import annotations
 from rdd.errors import AlreadyExistsError, ForbiddenError, NotFoundError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.templates.default import DEFAULT_TEMPLATE
-from tests.contract.direct import stack_store
-from tests.contract.stack import Api, Stack
-from tests.etcd_behind import delete_keys
-from tests.helpers import eventually
+from tests.support.etcd_behind import delete_keys
+from tests.support.stack import Api, Stack, stack_store
+from tests.support.waiting import eventually
 
 
 def limavm(name: str, namespace: str):

@@ -11,8 +11,7 @@ import pytest
 
 from rdd.errors import GoneError, InvalidError
 from rdd.kinds import CONFIGMAP
-from tests.contract.direct import stack_store
-from tests.contract.stack import Api, Stack
+from tests.support.stack import Api, Stack, stack_store
 
 KIB = 1024
 BIG = 5

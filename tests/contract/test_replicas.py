@@ -17,9 +17,9 @@ from rdd.cli.svc import status_document
 from rdd.clients import ResourceClient
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP
-from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, has_condition, new_app, set_running
-from tests.helpers import eventually
+from tests.support.fixtures import Session
+from tests.support.stack import Api, Stack, has_condition, new_app, set_running
+from tests.support.waiting import eventually
 
 HA = {"RDD_ETCD_MEMBERS": "3", "RDD_REPLICAS": "2"}
 

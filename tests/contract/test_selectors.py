@@ -14,7 +14,7 @@ import pytest
 
 from rdd.errors import InvalidError
 from rdd.kinds import CONFIGMAP
-from tests.contract.stack import Api
+from tests.support.stack import Api
 
 
 def configmap(name: str, namespace: str, **labels: str):

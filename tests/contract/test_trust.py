@@ -5,7 +5,6 @@ released only by the owner's own service. Real stacks, real sockets, real TLS.""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -29,42 +28,19 @@ from rdd.clients import ResourceClient
 from rdd.errors import ConflictError, ForbiddenError, UnavailableError
 from rdd.kinds import LIMAVM
 from rdd.meta.names import owned_finalizer
+from rdd.stack.records import SERVICES
 from rdd.store.etcd import EtcdStore
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
 from rdd.transport.pki import Pki
 from rdd.transport.sockets import socket_path
-from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, new_app
-from tests.helpers import eventually
-
-GRPCURL = shutil.which("grpcurl") or str(Path(sys.executable).parent / "grpcurl")
-SERVICES = ("webhook", "limavm", "app")
-
+from tests.support.fixtures import Session
+from tests.support.grpcurl import grpcurl
+from tests.support.processes import listens_on_tcp
+from tests.support.stack import Api, Stack, env_without_rdd, new_app
+from tests.support.waiting import eventually
 
 # -- what listens ----------------------------------------------------------------
-
-
-def _listening_tcp_inodes() -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table) as handle:
-            for line in list(handle)[1:]:
-                fields = line.split()
-                if fields[3] == "0A":  # LISTEN
-                    inodes.add(fields[9])
-    return inodes
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    found = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    found.add(target[8:-1])
-    return found
 
 
 def stack_pids(stack: Stack) -> list[int]:
@@ -74,9 +50,8 @@ def stack_pids(stack: Stack) -> list[int]:
 def test_default_stack_listens_on_no_tcp_port_and_keeps_its_folders_private(
     stack: Stack, api_started_app: Any
 ) -> None:
-    listening = _listening_tcp_inodes()
     for pid in stack_pids(stack):
-        assert not _socket_inodes(pid) & listening, f"pid {pid} listens on TCP"
+        assert not listens_on_tcp(pid), f"pid {pid} listens on TCP"
     assert stat.S_IMODE(stack.home.stat().st_mode) == 0o700
     run = stack.home / "run"
     assert stat.S_IMODE(run.stat().st_mode) == 0o700
@@ -169,9 +144,7 @@ print(" ".join(results))
 
 def test_grpcurl_over_the_socket_lists_and_gets(stack: Stack) -> None:
     path = str(socket_path(stack.address("app")))
-    listed = subprocess.run(
-        [GRPCURL, "-plaintext", "-unix", path, "list"], capture_output=True, text=True, timeout=30
-    )
+    listed = grpcurl("-unix", path, "list")
     assert listed.returncode == 0, listed.stderr
     assert "rdd.app.v1alpha1.AppService" in listed.stdout.split()
 
@@ -180,7 +153,7 @@ def test_a_too_long_home_is_a_clear_error(tmp_path: Path) -> None:
     home = tmp_path / ("x" * 90)
     result = subprocess.run(
         [sys.executable, "-m", "rdd.cli", "svc", "start"],
-        env={**_clean_env(), "RDD_HOME": str(home), "RDD_VM_DRIVER": "sim"},
+        env={**env_without_rdd(), "RDD_HOME": str(home), "RDD_VM_DRIVER": "sim"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -189,10 +162,6 @@ def test_a_too_long_home_is_a_clear_error(tmp_path: Path) -> None:
     assert "too long for unix sockets" in result.stderr and "limit is" in result.stderr
     assert "--listen=tcp" in result.stderr and "Traceback" not in result.stderr
     assert not (home / "run" / "etcd.json").exists()
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("RDD_")}
 
 
 # -- TCP: TLS and the token ----------------------------------------------------------
@@ -311,7 +280,7 @@ def test_cli_reaches_a_tcp_stack_through_rdd_config_from_elsewhere(
     elsewhere.mkdir()
     copy = elsewhere / "tcp-config"
     shutil.copy(tcp_stack.home / "config", copy)
-    env = {**_clean_env(), "RDD_HOME": str(tmp_path / "unrelated"), "RDD_CONFIG": str(copy)}
+    env = {**env_without_rdd(), "RDD_HOME": str(tmp_path / "unrelated"), "RDD_CONFIG": str(copy)}
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: over-tcp\ndata: {a: b}\n"
     applied = subprocess.run(
         [sys.executable, "-m", "rdd.cli", "ctl", "apply", "-f", "-"],
@@ -326,7 +295,7 @@ def test_cli_reaches_a_tcp_stack_through_rdd_config_from_elsewhere(
     got = _rdd("ctl", "get", "cm", "over-tcp", "-o", "name", env=env, cwd=elsewhere)
     assert got.stdout.strip() == "configmap/over-tcp", got.stderr
     # The unix-socket stack beside it does not have it, and still answers.
-    local = {**_clean_env(), "RDD_HOME": str(stack.home)}
+    local = {**env_without_rdd(), "RDD_HOME": str(stack.home)}
     missing = _rdd("ctl", "get", "cm", "over-tcp", env=local, cwd=elsewhere)
     assert missing.returncode == 1 and "NotFound" in missing.stderr
     view = _rdd("config", "view", env=env, cwd=elsewhere)
@@ -335,7 +304,7 @@ def test_cli_reaches_a_tcp_stack_through_rdd_config_from_elsewhere(
     deleted = _rdd("ctl", "delete", "cm", "over-tcp", env=env, cwd=elsewhere)
     assert deleted.returncode == 0, deleted.stderr
     status = _rdd(
-        "svc", "status", env={**_clean_env(), "RDD_HOME": str(tcp_stack.home)}, cwd=elsewhere
+        "svc", "status", env={**env_without_rdd(), "RDD_HOME": str(tcp_stack.home)}, cwd=elsewhere
     )
     assert _token(tcp_stack) not in status.stdout + status.stderr
     for name in ("etcd", *SERVICES):
@@ -346,7 +315,7 @@ def test_a_damaged_rdd_config_is_a_clear_error(tmp_path: Path, tcp_stack: Stack)
     broken = tmp_path / "config"
     text = (tcp_stack.home / "config").read_text()
     broken.write_text(text.replace("BEGIN CERTIFICATE", "BEGIN NONSENSE"))
-    env = {**_clean_env(), "RDD_HOME": str(tmp_path / "h"), "RDD_CONFIG": str(broken)}
+    env = {**env_without_rdd(), "RDD_HOME": str(tmp_path / "h"), "RDD_CONFIG": str(broken)}
     result = _rdd("ctl", "get", "app", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "certificateAuthorityData is not a PEM certificate" in result.stderr
@@ -362,7 +331,7 @@ def test_a_damaged_rdd_config_is_a_clear_error(tmp_path: Path, tcp_stack: Stack)
 
 def test_damaged_credentials_stop_a_start_and_are_never_replaced(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    env = {**_clean_env(), "RDD_HOME": str(home), "RDD_VM_DRIVER": "sim"}
+    env = {**env_without_rdd(), "RDD_HOME": str(home), "RDD_VM_DRIVER": "sim"}
     assert _rdd("svc", "start", "--listen=tcp", env=env, cwd=tmp_path).returncode == 0
     assert _rdd("svc", "stop", env=env, cwd=tmp_path).returncode == 0
     pki = home / "pki"
@@ -481,7 +450,7 @@ async def test_ownership_bypasses_are_refused_over_tcp_even_with_another_service
 
 
 def test_compose_init_makes_credentials_once_and_a_host_config(tmp_path: Path) -> None:
-    env = {**_clean_env(), "RDD_HOME": str(tmp_path / "rdd")}
+    env = {**env_without_rdd(), "RDD_HOME": str(tmp_path / "rdd")}
     command = [sys.executable, "-m", "rdd.stack.compose", "init", "--app", "127.0.0.1:7"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
@@ -495,7 +464,7 @@ def test_compose_init_makes_credentials_once_and_a_host_config(tmp_path: Path) -
 
 
 def test_compose_health_check_speaks_tls(tcp_stack: Stack) -> None:
-    env = {**_clean_env(), "RDD_HOME": str(tcp_stack.home)}
+    env = {**env_without_rdd(), "RDD_HOME": str(tcp_stack.home)}
     for service in SERVICES:
         probe = subprocess.run(
             [sys.executable, "-m", "rdd.stack.compose", "health", tcp_stack.address(service)],

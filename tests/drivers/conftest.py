@@ -10,15 +10,15 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from rdd import procs
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.sim import SimDriver
-from tests.helpers import eventually
+from tests.support.processes import processes_mentioning
+from tests.support.waiting import eventually
 
 STANDIN = Path(__file__).resolve().parent.parent / "standin"
 #: The stand-in's knobs (docs/limactl-standin.md); each test starts with none set.
@@ -76,23 +76,6 @@ class Recorder:
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
 
-async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Wait until the async predicate holds (tests.helpers.eventually, typed for mypy)."""
-    await eventually(probe, timeout=timeout)  # type: ignore[arg-type]
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Live processes whose command line mentions `text` (a test's lima_home)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        argv = procs.cmdline(int(entry.name))
-        if argv and any(text in arg for arg in argv) and procs.is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
@@ -138,5 +121,4 @@ async def lima(
             if not entry.name.startswith((".", "_")):
                 await driver.delete(entry.name)
     await driver.shutdown()
-    await asyncio.sleep(0.1)
-    assert not processes_mentioning(str(lima_home))
+    await eventually(lambda: processes_mentioning(str(lima_home)) == [], message="processes left")

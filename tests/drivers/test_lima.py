@@ -23,8 +23,9 @@ from rdd.drivers.base import (
 )
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.limactl import outer_marker
-from tests.drivers.conftest import TEMPLATE, Recorder, processes_mentioning, until
-from tests.helpers import eventually
+from tests.drivers.conftest import TEMPLATE, Recorder
+from tests.support.processes import processes_mentioning
+from tests.support.waiting import eventually, until
 
 
 async def state(driver: LimaDriver, name: str = "rd") -> str:

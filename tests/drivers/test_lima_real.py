@@ -5,7 +5,6 @@ lima.yaml, a VM adopted early in its boot, v1.x `errors` objects."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -18,8 +17,9 @@ from rdd.drivers import lima as lima_module
 from rdd.drivers.base import BROKEN, PARTIAL, RUNNING, SENTINEL, STARTING, STOPPED, DriverError
 from rdd.drivers.lima import SET_ASIDE, LimaDriver, mirror_sentinel, strays
 from rdd.drivers.limactl import outer_marker
-from tests.drivers.conftest import STANDIN, TEMPLATE, Recorder, until
+from tests.drivers.conftest import STANDIN, TEMPLATE, Recorder
 from tests.drivers.test_lima import running, state
+from tests.support.waiting import eventually, until
 
 LIMACTL = str(STANDIN / "limactl")
 
@@ -271,10 +271,10 @@ async def test_a_vm_adopted_early_in_its_boot_is_starting_not_broken(
     lima: LimaDriver, lima_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # ha.pid exists for a while before the VM process and the host agent's socket.
-    monkeypatch.setenv("LIMACTL_STANDIN_DRIVER_DELAY_SECONDS", "1.5")
+    monkeypatch.setenv("LIMACTL_STANDIN_DRIVER_DELAY_SECONDS", "3")
     await lima.prepare("rd", TEMPLATE, "x86_64")
     await lima.start("rd")
-    await asyncio.sleep(0.5)
+    await eventually((lima_home / "rd" / "ha.pid").exists, message="no ha.pid")
     done = limactl(lima_home, "list", "--json", "--tty=false", "rd")
     assert '"status":"Broken"' in done.stdout
     calls = Recorder()
@@ -283,7 +283,7 @@ async def test_a_vm_adopted_early_in_its_boot_is_starting_not_broken(
         assert (await adopter.status("rd")).state == STARTING
         since = time.monotonic()
         await calls.wait_after("rd", since, timeout=10)
-        await until(lambda: _state_is(adopter, RUNNING), timeout=5)
+        await until(lambda: _state_is(adopter, RUNNING), timeout=10)
     finally:
         await adopter.shutdown()
 

@@ -23,8 +23,9 @@ from rdd.drivers.base import (
 )
 from rdd.drivers.events import parse_events
 from rdd.drivers.sim import SimDriver
-from tests.drivers.conftest import TEMPLATE, Recorder, processes_mentioning, until
-from tests.helpers import eventually
+from tests.drivers.conftest import TEMPLATE, Recorder
+from tests.support.processes import processes_mentioning
+from tests.support.waiting import eventually, until
 
 
 async def state(driver: SimDriver, name: str = "rd") -> str:

@@ -16,7 +16,7 @@ import pytest
 from rdd.drivers.events import limactl_error
 from tests.drivers.conftest import TEMPLATE
 from tests.drivers.test_lima_real import limactl
-from tests.helpers import eventually
+from tests.support.waiting import eventually
 
 DIGEST = "sha256:" + "a" * 64
 WITH_DIGEST = TEMPLATE.replace('  arch: "x86_64"\n', f'  arch: "x86_64"\n  digest: "{DIGEST}"\n', 1)

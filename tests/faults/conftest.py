@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from tests.contract.conftest import make_session, make_stack
+from tests.support.fixtures import make_session, make_stack
 
-__all__ = ["make_session", "make_stack"]  # the contract suite's fixtures, here too
+__all__ = ["make_session", "make_stack"]  # the stack fixtures, here too
 
 ROUNDS = int(os.environ.get("RDD_FAULT_ROUNDS", "4"))
 SEED = int(os.environ.get("RDD_FAULT_SEED") or random.SystemRandom().randrange(1 << 32))

@@ -15,10 +15,10 @@ from typing import Any
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import CONFIGMAP
 from rdd.stack.records import component_of
-from tests.contract.conftest import Session
-from tests.contract.stack import Api, Stack, has_condition, new_app
 from tests.faults.conftest import ROUNDS, SEED
-from tests.helpers import eventually
+from tests.support.fixtures import Session
+from tests.support.stack import Api, Stack, has_condition, new_app
+from tests.support.waiting import eventually
 
 
 def victims(stack: Stack) -> list[tuple[str, int]]:

@@ -1,5 +1,5 @@
-"""The fuzz suite uses the contract tests' stack fixtures."""
+"""The fuzz suite uses the stack fixtures (tests.support.fixtures)."""
 
-from tests.contract.conftest import make_stack
+from tests.support.fixtures import make_stack
 
 __all__ = ["make_stack"]

@@ -26,7 +26,7 @@ from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.kinds import ALL_KINDS, APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.names import TEMPLATE_LABEL
 from rdd.meta.serialization import to_json
-from tests.meta.test_loading import billion_laughs
+from tests.support.objects import billion_laughs
 
 #: Which stack component serves which services.
 SERVED_BY: dict[str, tuple[Any, ...]] = {

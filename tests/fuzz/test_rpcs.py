@@ -27,7 +27,6 @@ from rdd.errors import ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.store import rules
 from rdd.store.registry import Review
-from tests.contract.stack import Api, Stack
 from tests.fuzz.strategies import (
     RPCS,
     SERVED_BY,
@@ -36,6 +35,7 @@ from tests.fuzz.strategies import (
     near_valid_requests,
     raw_requests,
 )
+from tests.support.stack import Api, Stack
 
 EXAMPLES = int(os.environ.get("RDD_FUZZ_EXAMPLES", "120"))
 SEED = int(os.environ.get("RDD_FUZZ_SEED", "20240609"))

@@ -19,13 +19,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from rdd import procs
 from rdd.errors import NotFoundError
-from tests.contract.stack import Api, Stack
-from tests.helpers import eventually
+from rdd.kinds import CONFIGMAP
+from rdd.meta.names import TEMPLATE_LABEL
+from tests.support.processes import lima_processes
+from tests.support.stack import Api, Stack, new_app
+from tests.support.stack import settled as app_settled
+from tests.support.waiting import eventually
 
 REAL_LIMA = os.environ.get("RDD_TEST_REAL_LIMA") == "1"
 STANDIN_DIR = Path(__file__).resolve().parent.parent / "standin"
@@ -154,26 +158,6 @@ def remove_instances(limactl: Limactl, lima_home: Path) -> None:
     shutil.rmtree(lima_home, ignore_errors=True)
 
 
-def lima_processes(lima_home: Path) -> list[int]:
-    """Live processes of `lima_home`: their command line mentions it (host
-    agents, VMs) or they run with LIMA_HOME set to it (limactl calls)."""
-    home = str(lima_home)
-    marker = f"LIMA_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        argv = procs.cmdline(int(entry.name)) or []
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            environ = []
-        ours = any(home in arg for arg in argv) or marker in environ
-        if ours and procs.is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
 def lima_home_entries(lima_home: Path) -> list[str]:
     """What is under LIMA_HOME besides Lima's own `_config`."""
     if not lima_home.exists():
@@ -202,3 +186,33 @@ async def assert_all_gone(api: Api, stack: Stack, limactl: Limactl) -> None:
     await eventually(
         lambda: lima_processes(stack.lima_home) == [], timeout=10, message="processes left"
     )
+
+
+async def settled(api: Api, limactl: Limactl, *, timeout: float | None = None) -> Any:
+    """The App once Settled=True for its current generation (bounded by a boot)."""
+    return await app_settled(api, timeout=timeout or limactl.boot_timeout, interval=0.05)
+
+
+def host_agent_pid(stack: Stack, name: str = "rd") -> int | None:
+    try:
+        text = (stack.lima_home / name / "ha.pid").read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+async def running_vm(api: Api, limactl: Limactl) -> Any:
+    """Create the App with running=true and wait until it has settled."""
+    await api.apps.create(new_app(running=True))
+    await settled(api, limactl)
+    return await api.limavms.get("rd", "default")
+
+
+def template_configmap(name: str, template: str, *, label: bool) -> Any:
+    cm = CONFIGMAP.new()
+    cm.metadata.name = name
+    cm.metadata.namespace = "default"
+    if label:
+        cm.metadata.labels[TEMPLATE_LABEL] = "true"
+    cm.data["template"] = template
+    return cm

@@ -19,36 +19,25 @@ from typing import Any
 import pytest
 
 from rdd.errors import ForbiddenError, NotFoundError
-from rdd.kinds import CONFIGMAP, LIMAVM
-from rdd.meta.names import TEMPLATE_LABEL
+from rdd.kinds import LIMAVM
 from rdd.templates.default import DEFAULT_TEMPLATE
 from rdd.templates.validation import validate_template
-from tests.contract.stack import Api, Stack, condition, has_condition, new_app, set_running
-from tests.helpers import eventually
 from tests.lima.conftest import (
     REAL_LIMA,
     Limactl,
     assert_all_gone,
+    host_agent_pid,
     lima_home_entries,
-    lima_processes,
     lima_status,
+    running_vm,
+    settled,
+    template_configmap,
 )
+from tests.support.processes import lima_processes
+from tests.support.stack import Api, Stack, condition, has_condition, new_app, set_running
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(3600 if REAL_LIMA else 120)
-
-
-async def settled(api: Api, limactl: Limactl, *, timeout: float | None = None) -> Any:
-    """The App once Settled=True for its current generation."""
-
-    async def probe() -> Any:
-        app = await api.apps.get("app")
-        cond = condition(app, "Settled")
-        done = cond is not None and cond.status == "True"
-        return app if done and cond.observed_generation >= app.metadata.generation else None
-
-    return await eventually(
-        probe, timeout=timeout or limactl.boot_timeout, interval=0.05, message="App not Settled"
-    )
 
 
 async def get_vm(api: Api) -> Any | None:
@@ -57,21 +46,6 @@ async def get_vm(api: Api) -> Any | None:
         return await api.limavms.get("rd", "default")
     except NotFoundError:
         return None
-
-
-def host_agent_pid(stack: Stack, name: str = "rd") -> int | None:
-    try:
-        text = (stack.lima_home / name / "ha.pid").read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-async def running_vm(api: Api, limactl: Limactl) -> Any:
-    """Create the App with running=true and wait until it has settled."""
-    await api.apps.create(new_app(running=True))
-    await settled(api, limactl)
-    return await api.limavms.get("rd", "default")
 
 
 async def test_app_lifecycle(make_lima_stack: Callable[..., Stack], limactl: Limactl) -> None:
@@ -319,16 +293,6 @@ async def test_delete_during_preparation_leaves_nothing(
 #: A template rdd's own checks accept but Lima refuses (its port rules).
 SSH_PORT_22 = DEFAULT_TEMPLATE.replace("localPort: 0", "localPort: 22")
 LIMA_SAYS = "field `ssh.localPort` must not be 22"
-
-
-def template_configmap(name: str, template: str, *, label: bool) -> Any:
-    cm = CONFIGMAP.new()
-    cm.metadata.name = name
-    cm.metadata.namespace = "default"
-    if label:
-        cm.metadata.labels[TEMPLATE_LABEL] = "true"
-    cm.data["template"] = template
-    return cm
 
 
 async def test_admission_reports_what_limactl_validate_says(

@@ -17,16 +17,19 @@ import pytest
 
 from rdd.errors import ForbiddenError
 from rdd.templates.default import DEFAULT_TEMPLATE
-from tests.contract.stack import Api, Stack, has_condition, new_app
-from tests.helpers import eventually
 from tests.lima.conftest import (
     REAL_LIMA,
     STANDIN_DIR,
     Limactl,
     assert_all_gone,
+    host_agent_pid,
     lima_home_entries,
+    running_vm,
+    settled,
+    template_configmap,
 )
-from tests.lima.test_lima_stack import host_agent_pid, running_vm, settled, template_configmap
+from tests.support.stack import Api, Stack, has_condition, new_app
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(3600 if REAL_LIMA else 120)
 

@@ -17,15 +17,7 @@ from rdd.meta.loading import (
     load_yaml_documents,
     read_text,
 )
-
-
-def billion_laughs(levels: int = 9, width: int = 9) -> str:
-    """Each level a list of `width` aliases to the level before."""
-    lines = ['a0: &a0 ["lol"]']
-    for level in range(1, levels + 1):
-        refs = ",".join([f"*a{level - 1}"] * width)
-        lines.append(f"a{level}: &a{level} [{refs}]")
-    return "\n".join(lines) + "\n"
+from tests.support.objects import billion_laughs
 
 
 def refused(load, text: str) -> str:  # type: ignore[no-untyped-def]

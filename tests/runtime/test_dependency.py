@@ -11,7 +11,7 @@ from pathlib import Path
 from rdd.server.dependency import DependencyWatchdog, should_serve
 from rdd.stack.etcd import start_etcd, unix_listen
 from rdd.store.etcd import EtcdStore
-from tests.helpers import eventually
+from tests.support.waiting import eventually
 
 
 def test_one_missed_probe_is_not_an_outage():

@@ -11,8 +11,8 @@ from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
 from rdd.store.etcd import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
-from tests.helpers import eventually
-from tests.store.test_registry import configmap
+from tests.support.objects import configmap
+from tests.support.waiting import eventually
 
 
 class CompactingStore:

@@ -12,7 +12,7 @@ from rdd.kinds import CONFIGMAP
 from rdd.runtime.leadership import Elected, term_is_over
 from rdd.store.etcd import EtcdStore, Fence, FencedError, Write
 from rdd.store.rules import prepare_create
-from tests.helpers import eventually
+from tests.support.waiting import eventually
 
 
 class Recorder:

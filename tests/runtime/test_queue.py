@@ -8,7 +8,7 @@ import pytest
 
 from rdd.runtime.controller import DONE, Controller, RequeueAfter, TemporaryError
 from rdd.runtime.queue import ShutDownError, WorkQueue
-from tests.helpers import eventually
+from tests.support.waiting import eventually
 
 
 async def test_duplicate_adds_collapse():

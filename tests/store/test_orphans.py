@@ -14,15 +14,8 @@ from rdd.store.etcd import EtcdStore
 from rdd.store.keys import KeyLayout
 from rdd.store.orphans import StoredKey, claim_object_key, index_object_key
 from rdd.store.registry import Registry
-from tests.etcd_behind import delete_keys, put_key
-
-
-def limavm(name: str, namespace: str = "default"):
-    vm = LIMAVM.new()
-    vm.metadata.name = name
-    vm.metadata.namespace = namespace
-    vm.spec.template_ref.name = "rd"
-    return vm
+from tests.support.etcd_behind import delete_keys, put_key
+from tests.support.objects import limavm
 
 
 async def created_with_child(registry: Registry, name: str, namespace: str = "default"):

@@ -13,22 +13,7 @@ from rdd.meta.finalizers import add_finalizer, remove_finalizer
 from rdd.meta.owners import set_controller_reference
 from rdd.store.etcd import EtcdStore
 from rdd.store.registry import Registry
-
-
-def configmap(name: str, namespace: str = "default", **data: str):
-    cm = CONFIGMAP.new()
-    cm.metadata.name = name
-    cm.metadata.namespace = namespace
-    cm.data.update(data)
-    return cm
-
-
-def limavm(name: str, namespace: str = "default"):
-    vm = LIMAVM.new()
-    vm.metadata.name = name
-    vm.metadata.namespace = namespace
-    vm.spec.template_ref.name = "rd"
-    return vm
+from tests.support.objects import configmap, limavm
 
 
 @pytest.fixture

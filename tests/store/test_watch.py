@@ -16,8 +16,8 @@ from rdd.kinds import CONFIGMAP
 from rdd.stack.etcd import start_etcd, unix_listen
 from rdd.store.etcd import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
-from tests.helpers import eventually
-from tests.store.test_registry import configmap
+from tests.support.objects import configmap
+from tests.support.waiting import eventually
 
 
 async def collect(registry: Registry, since: int, into: list[StoreEvent]) -> None:

@@ -1,13 +1,14 @@
-"""A real stack for contract tests: etcd and the three services as real
-processes (started by the same Supervisor `rdd svc start` uses), and typed
-gRPC clients to talk to it."""
+"""A real stack for tests: etcd and the three services as real processes
+(started by the same Supervisor `rdd svc start` uses), typed gRPC clients
+to talk to it, its etcd reached directly, and the App helpers most stack
+tests use."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import subprocess
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,18 @@ from typing import Any
 import grpc
 
 from rdd.clients import ResourceClient
+from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM
 from rdd.logs import parse
+from rdd.retry import retry_on_conflict
 from rdd.stack.records import component_of
 from rdd.stack.supervisor import Supervisor
+from rdd.store.etcd import EtcdStore
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
 from rdd.transport.sockets import join_targets
+from tests.support.processes import host_agents, wait_exit
+from tests.support.waiting import eventually
 
 FAST_SIM = {
     "RDD_VM_DRIVER": "sim",
@@ -33,7 +39,7 @@ FAST_SIM = {
 
 class Stack:
     def __init__(self, home: Path, **overrides: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RDD_")}
+        env = env_without_rdd()
         env.update(FAST_SIM)
         env.update(overrides)
         env["RDD_HOME"] = str(home)
@@ -81,7 +87,8 @@ class Stack:
         """Crash (or stop) one service; `start()` brings it back."""
         pid = self.pid(component)
         os.kill(pid, sig)
-        _wait_exit(pid)
+        # SIGTERM: limavm stops its VMs first.
+        assert wait_exit(pid, timeout=60), f"{component} (pid {pid}) did not exit"
 
     def log(self, component: str) -> str:
         return (self.home / "logs" / f"{component}.log").read_text(errors="replace")
@@ -106,43 +113,7 @@ class Stack:
 
     def vm_processes(self) -> list[int]:
         """Host agent processes (sim or stand-in) serving this stack's instances."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if str(self.lima_home) in cmdline and "hostagent" in cmdline:
-                state = _proc_state(entry)
-                if state != "Z":
-                    found.append(int(entry.name))
-        return found
-
-
-def _proc_state(entry: Path) -> str:
-    try:
-        return (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "?"
-
-
-def _wait_exit(pid: int, timeout: float = 10) -> None:
-    try:
-        os.waitpid(pid, 0)
-        return
-    except ChildProcessError:
-        pass
-    subprocess.run(
-        [
-            "bash",
-            "-c",
-            f"for i in $(seq {int(timeout * 20)}); do kill -0 {pid} 2>/dev/null || exit 0; "
-            "grep -q '^State:.*Z' /proc/{pid}/status 2>/dev/null && exit 0; sleep 0.05; done",
-        ],
-        check=False,
-    )
+        return host_agents(self.lima_home)
 
 
 @dataclass
@@ -192,19 +163,48 @@ def has_condition(obj: Any, type_: str, status: str, reason: str | None = None) 
     return cond is not None and cond.status == status and (reason is None or cond.reason == reason)
 
 
-def env_without_rdd(env: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if not k.startswith("RDD_")}
+def env_without_rdd(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment (this process's by default) without any RDD_* variable."""
+    return {
+        k: v for k, v in (os.environ if env is None else env).items() if not k.startswith("RDD_")
+    }
 
 
 async def set_running(api: Api, running: bool) -> Any:
     """Read-modify-write of App spec.running, retried on conflict (the
     controller writes status concurrently)."""
-    from rdd.errors import ConflictError
 
-    while True:
+    async def attempt() -> Any:
         app = await api.apps.get("app")
         app.spec.running = running
-        try:
-            return await api.apps.update(app)
-        except ConflictError:
-            continue
+        return await api.apps.update(app)
+
+    return await retry_on_conflict(attempt, attempts=50)
+
+
+async def settled(
+    api: Api, generation: int | None = None, *, timeout: float = 20, interval: float = 0.02
+) -> Any:
+    """The App once Settled=True for `generation` (default: its current one)."""
+
+    async def probe() -> Any:
+        app = await api.apps.get("app")
+        cond = condition(app, "Settled")
+        wanted = generation or app.metadata.generation
+        return (
+            app if cond and cond.status == "True" and cond.observed_generation >= wanted else None
+        )
+
+    return await eventually(probe, timeout=timeout, interval=interval, message="App not Settled")
+
+
+@contextlib.asynccontextmanager
+async def stack_store(stack: Stack) -> AsyncIterator[EtcdStore]:
+    """The stack's etcd, reached directly, behind the API's back: for tests
+    that compact history or make keys vanish as an outside writer could."""
+    settings = Settings.from_env(stack.env)
+    store = await EtcdStore.connect(stack.address("etcd"), prefix=settings.etcd_prefix)
+    try:
+        yield store
+    finally:
+        await store.close()

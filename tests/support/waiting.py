@@ -1,18 +1,14 @@
-"""Test helpers: eventually-style waits, unique names."""
+"""Waiting for a condition, bounded: poll the real state at a short
+interval until it holds, and fail with what was last seen."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
-
-
-def unique_prefix() -> str:
-    return f"/test-{uuid.uuid4().hex[:12]}"
 
 
 async def eventually(
@@ -38,3 +34,26 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} within {timeout}s (last: {last!r})")
         await asyncio.sleep(interval)
+
+
+async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until the async predicate holds (eventually, typed for mypy)."""
+    await eventually(probe, timeout=timeout)  # type: ignore[arg-type]
+
+
+def wait_until(
+    probe: Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str = "condition not met",
+) -> T:
+    """`eventually` for synchronous tests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} within {timeout}s (last: {result!r})")
+        time.sleep(interval)
