@@ -35,7 +35,7 @@ from typing import Any
 from rdd.errors import NotFoundError, UnavailableError
 from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
-from rdd.store.etcd import EtcdStore, Write
+from rdd.store.etcdclient import EtcdStore, Write
 from rdd.store.rules import prepare_create
 from rdd.transport.channels import Credentials
 from rdd.transport.pki import Pki

@@ -17,6 +17,7 @@ from rdd.admission.lookup import Lookup
 from rdd.admission.ownership import owned_delete_problems
 from rdd.admission.reviews import written
 from rdd.api.lima.v1alpha1 import limavm_pb2
+from rdd.errors import NameTakenError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import CLEANUP_FINALIZER
@@ -63,10 +64,8 @@ async def limavm_problems(review: Review, lookup: Lookup) -> list[str]:
     name, namespace = vm.metadata.name, vm.metadata.namespace
     taken = await lookup.claimed_namespace(LIMAVM, name)
     if taken is not None and taken != namespace:
-        return [
-            f'{LIMAVM.named(name)} is already used in namespace "{taken}": '
-            "LimaVM names must be unique across namespaces"
-        ]
+        taken_error = NameTakenError.held(LIMAVM.named(name), taken)
+        return [f"{taken_error.message}: LimaVM names must be unique across namespaces"]
     ref = vm.spec.template_ref
     configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
     # A new LimaVM is built for the host's arch (status is the server's, empty on create).

@@ -19,7 +19,7 @@ from rdd.server.process import (
     parse_args,
     run_main,
 )
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 
 async def main() -> None:

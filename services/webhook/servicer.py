@@ -16,7 +16,7 @@ from rdd.errors import ApiError, ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
 from rdd.rpc_status import code_for
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Review
 
 log = logging.getLogger(__name__)

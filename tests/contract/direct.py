@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from rdd.config import Settings
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from tests.contract.stack import Stack
 
 
