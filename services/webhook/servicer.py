@@ -10,8 +10,8 @@ from typing import Any
 import grpc
 
 from rdd import admission
+from rdd.admission.limactl import LimactlValidator
 from rdd.api.admission.v1 import admission_pb2
-from rdd.drivers.validating import LimactlValidator
 from rdd.errors import ApiError, ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
@@ -87,30 +87,30 @@ class AdmissionServicer:
     async def Review(
         self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
-        mutated = await self._decide("mutate", request, context)
-        if not mutated.allowed:
-            return mutated
-        if mutated.patched_object:
-            request.object = mutated.patched_object
-        validated = await self._decide("validate", request, context)
-        validated.patched_object = mutated.patched_object
-        return validated
+        """Mutate then validate in one call: the request is parsed once and the
+        mutated object itself is what validation judges."""
+        return await self._decide("review", request, context)
 
     async def _decide(
         self, phase: str, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
-        """One phase's verdict; a denial is an answer, a malformed review an error."""
+        """One verdict; a denial is an answer, a malformed review an error."""
         try:
             review = _review(request)
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        webhook = admission.webhook_name(review.kind, phase)
+        # A Review's verdict is named by the phase that gave it (validation
+        # denies; a mutation that passes is reported as validated).
+        webhook = admission.webhook_name(review.kind, "mutate" if phase == "mutate" else "validate")
         try:
             if phase == "validate":
                 await admission.validate(review, self._lookup)
                 return admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
-            mutated = await admission.mutate(review, self._lookup)
+            if phase == "mutate":
+                mutated = await admission.mutate(review, self._lookup)
+            else:
+                mutated = await admission.admit(review, self._lookup)
         except ForbiddenError as denied:
             log.info(
                 "event=denied webhook=%s kind=%s name=%s/%s operation=%s message=%r",
@@ -127,7 +127,9 @@ class AdmissionServicer:
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        changed = mutated is not None and review.obj is not None and mutated != review.obj
+        changed = mutated is not None and review.obj is not None and mutated is not review.obj
         return admission_pb2.AdmissionResponse(
-            allowed=True, webhook=webhook, patched_object=to_json(mutated) if changed else ""
+            allowed=True,
+            webhook=webhook,
+            patched_object=to_json(mutated) if changed and mutated != review.obj else "",
         )
