@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass
 from typing import Any
 
-from rdd.errors import ConflictError, ForbiddenError, NotFoundError
+from rdd.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from rdd.kinds import Kind
 from rdd.meta.conditions import now_rfc3339
 from rdd.meta.finalizers import remove_finalizer
@@ -242,15 +242,22 @@ class Registry:
         cached = self._cached(kind, meta)
         for _ in range(_UNCONDITIONAL_RETRIES):
             # The cache saves a read when it is current; the commit is a
-            # compare-and-swap either way, and a stale guess is re-read.
+            # compare-and-swap either way, and a stale guess is re-read. Only
+            # success is taken from a guess: a refusal, a no-op or a lost
+            # compare is judged again against etcd.
             old = cached or await self.get(kind, meta.namespace, meta.name)
             guessed, cached = cached is not None, None
             if wanted_version and old.metadata.resource_version != wanted_version:
                 raise ConflictError(conflict_message(kind, meta.name))
-            new = await change(old)
+            try:
+                new = await change(old)
+            except ApiError:
+                if guessed:
+                    continue
+                raise
             if new == old or dry_run:
                 if guessed:
-                    continue  # nothing is committed, so judge it against etcd, not the cache
+                    continue
                 return new
             target = None if rules.is_gone(new) else new
             try:
@@ -267,13 +274,16 @@ class Registry:
         raise ConflictError(conflict_message(kind, meta.name))
 
     def _cached(self, kind: Kind, meta: Any) -> Any | None:
-        """The cached object, only when it is exactly the version the caller
-        names: admission then judges what the caller saw, and the commit's
-        compare-and-swap proves it current. Otherwise read etcd."""
-        if self._cache is None or not meta.resource_version:
+        """The cached object as a first guess: for a write that names a
+        version, only when it is exactly that version (admission then judges
+        what the caller saw); for an unconditional write, whatever the cache
+        holds. The commit's compare-and-swap proves the guess current."""
+        if self._cache is None:
             return None
         cached = self._cache(kind, meta.namespace, meta.name)
-        if cached is None or cached.metadata.resource_version != meta.resource_version:
+        if cached is None:
+            return None
+        if meta.resource_version and cached.metadata.resource_version != meta.resource_version:
             return None
         return cached
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from rdd import admission
 from rdd.admission.limactl import LimactlValidator
@@ -57,17 +58,29 @@ def _review(request: admission_pb2.AdmissionRequest) -> Review:
     needs = _NEEDS.get(request.operation)
     if needs is None:
         raise InvalidError(f'admission: unknown operation "{request.operation}"')
-    missing = [field for field in needs if not getattr(request, field)]
+    missing = [f for f in needs if not getattr(request, f) and not getattr(request, f"{f}_binary")]
     if missing:
         raise InvalidError(f"admission: a {request.operation} review needs {' and '.join(missing)}")
     return Review(
         operation=request.operation,
         kind=kind,
-        obj=from_json(kind, request.object) if request.object else None,
-        old=from_json(kind, request.old_object) if request.old_object else None,
+        obj=_object(kind, request.object, request.object_binary, "object"),
+        old=_object(kind, request.old_object, request.old_object_binary, "old_object"),
         dry_run=request.dry_run,
         subresource=request.subresource,
     )
+
+
+def _object(kind: Kind, text: str, binary: bytes, field: str) -> Any | None:
+    """One object of a review, from whichever form it came in (None: absent)."""
+    if binary:
+        obj = kind.message()
+        try:
+            obj.ParseFromString(binary)
+        except DecodeError:
+            raise InvalidError(f"admission: {field}_binary is not a {kind.kind}") from None
+        return obj
+    return from_json(kind, text) if text else None
 
 
 class AdmissionServicer:
@@ -127,9 +140,10 @@ class AdmissionServicer:
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        changed = mutated is not None and review.obj is not None and mutated is not review.obj
-        return admission_pb2.AdmissionResponse(
-            allowed=True,
-            webhook=webhook,
-            patched_object=to_json(mutated) if changed and mutated != review.obj else "",
-        )
+        response = admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
+        if mutated is not None and review.obj is not None and mutated is not review.obj:
+            if request.object_binary:
+                response.patched_object_binary = mutated.SerializeToString()
+            elif mutated != review.obj:
+                response.patched_object = to_json(mutated)
+        return response

@@ -207,7 +207,7 @@ async def test_a_cached_guess_is_only_used_for_the_named_version_and_cas_catches
     written = await cached.update(CONFIGMAP, current)
     assert written.data["x"] == "4"
 
-    # An unconditional write never trusts the cache.
+    # An unconditional write may start from the stale cache; the CAS catches it.
     unconditional = await cached.update(CONFIGMAP, configmap("cached", x="5"))
     assert unconditional.data["x"] == "5"
     assert (await plain.get(CONFIGMAP, "default", "cached")).data["x"] == "5"
