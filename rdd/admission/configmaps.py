@@ -11,6 +11,7 @@ Lima says comes through the `Lookup`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rdd.admission.disks import disk_shrink_problems
@@ -20,6 +21,14 @@ from rdd.kinds import LIMAVM
 from rdd.meta.names import TEMPLATE_KEY, TEMPLATE_LABEL
 from rdd.meta.owners import controller_ref
 from rdd.templates.validation import validate_template
+
+
+@functools.lru_cache(maxsize=64)
+def judged_template(text: str, vm_arch: str | None) -> tuple[str, ...]:
+    """`validate_template`, remembered by its arguments: a new LimaVM's
+    template is judged in its review and again as the copy it is created
+    with, and most LimaVMs share a few templates. Pure."""
+    return tuple(validate_template(text, vm_arch=vm_arch))
 
 
 def is_template_configmap(configmap: Any) -> bool:
@@ -32,7 +41,7 @@ def template_entry_problems(configmap: Any, *, what: str, vm_arch: str | None) -
     `what` names the ConfigMap in messages. Pure."""
     if TEMPLATE_KEY not in configmap.data:
         return [f'{what} must have a "{TEMPLATE_KEY}" data entry']
-    problems = validate_template(configmap.data[TEMPLATE_KEY], vm_arch=vm_arch)
+    problems = judged_template(configmap.data[TEMPLATE_KEY], vm_arch)
     if problems:
         return [f"{what} has an invalid template: {'; '.join(problems)}"]
     return []

@@ -1,12 +1,13 @@
 """Each check runs once per review: the first LimaVM create reviews the
 LimaVM (its template judged once, limactl asked once) and then the template
-copy it is created with (once each again), and limactl itself is run once
-for the same template text."""
+copy it is created with (once each again, at most: the same text is judged
+from memory), and limactl itself is run once for the same template text."""
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from tests.admission.test_rules import DictLookup, create, make_cm, make_vm
 
 
 @pytest.fixture
-def judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def judged(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every template rdd's own checks judged."""
     seen: list[str] = []
     real = configmaps.validate_template
@@ -30,7 +31,9 @@ def judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(text, vm_arch=vm_arch)
 
     monkeypatch.setattr(configmaps, "validate_template", counting)
-    return seen
+    configmaps.judged_template.cache_clear()
+    yield seen
+    configmaps.judged_template.cache_clear()
 
 
 async def test_a_limavm_create_judges_its_template_once_and_asks_limactl_once(
@@ -42,6 +45,16 @@ async def test_a_limavm_create_judges_its_template_once_and_asks_limactl_once(
     assert vm.metadata.finalizers
     assert len(judged) == 1
     assert len(lookup.lima_asked) == 1
+
+
+async def test_the_same_template_is_judged_from_memory_in_the_next_review(
+    judged: list[str],
+) -> None:
+    lookup = DictLookup()
+    lookup.add(CONFIGMAP, make_cm(template_label=True))
+    await admission.admit(create(LIMAVM, make_vm()), lookup)
+    await admission.admit(create(LIMAVM, make_vm("rd2")), lookup)
+    assert len(judged) == 1
 
 
 async def test_the_template_copy_of_a_new_limavm_is_judged_once_and_asked_once(
