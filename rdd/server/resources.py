@@ -17,7 +17,8 @@ import grpc
 from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ApiError, InvalidError
 from rdd.kinds import Kind, kinds_served_by
-from rdd.meta.selectors import Selection, SelectorError, filtered_event_type, selection_for
+from rdd.meta.selection import Selection, filtered_event_type, selection_for
+from rdd.meta.selectors import SelectorError
 from rdd.rpc_status import abort
 from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.store.etcdclient import Fence
