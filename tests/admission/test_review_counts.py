@@ -17,7 +17,7 @@ from rdd import admission
 from rdd.admission import configmaps
 from rdd.admission.limactl import LimactlValidator
 from rdd.kinds import CONFIGMAP, LIMAVM
-from tests.admission.test_rules import DictLookup, create, make_cm, make_vm
+from tests.admission.reviewing import DictLookup, create, make_cm, make_vm
 
 
 @pytest.fixture
