@@ -53,3 +53,12 @@ class GoneError(ApiError):
     """A watch asked for a revision etcd has compacted away: relist."""
 
     reason = "Expired"
+
+
+class NameTakenError(AlreadyExistsError):
+    """A name unique across namespaces (a LimaVM's) is held in another namespace."""
+
+    @classmethod
+    def held(cls, named: str, namespace: str) -> NameTakenError:
+        """`named` (kind.named(name)) is held in `namespace`: the one wording."""
+        return cls(f'{named} is already used in namespace "{namespace}"')

@@ -5,6 +5,8 @@ the domain error so callers (controllers, CLI) catch one family."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from rdd.errors import (
@@ -14,6 +16,7 @@ from rdd.errors import (
     ForbiddenError,
     GoneError,
     InvalidError,
+    NameTakenError,
     NotFoundError,
     UnavailableError,
 )
@@ -29,6 +32,19 @@ _CODES: list[tuple[type[ApiError], grpc.StatusCode]] = [
 ]
 
 
+#: Trailing metadata naming an error type the status code alone cannot tell
+#: (a NameTakenError is ALREADY_EXISTS too), so clients raise that type.
+ERROR_TYPE_KEY = "rdd-error-type"
+_SUBTYPES: dict[str, type[ApiError]] = {NameTakenError.__name__: NameTakenError}
+
+
+async def abort(context: grpc.aio.ServicerContext, error: ApiError) -> None:
+    """End the call with `error`'s status code and message (raises)."""
+    name = type(error).__name__
+    trailing = ((ERROR_TYPE_KEY, name),) if name in _SUBTYPES else ()
+    await context.abort(code_for(error), error.message, trailing_metadata=trailing)
+
+
 def code_for(error: ApiError) -> grpc.StatusCode:
     for error_type, code in _CODES:
         if isinstance(error, error_type):
@@ -41,6 +57,11 @@ def error_from_rpc(exc: grpc.aio.AioRpcError, *, what: str = "") -> ApiError:
     UnavailableError (the service is down or too slow)."""
     code = exc.code()
     details = exc.details() or code.name
+    trailing: Any = exc.trailing_metadata() or ()  # aio Metadata: (key, value) pairs
+    for key, value in trailing:
+        subtype = _SUBTYPES.get(str(value)) if key == ERROR_TYPE_KEY else None
+        if subtype is not None:
+            return subtype(details)
     for error_type, error_code in _CODES:
         if code == error_code:
             return error_type(details)

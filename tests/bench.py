@@ -16,10 +16,15 @@ TCP mode (TLS on every hop, a bearer token on every call).
    failover (kill -9 the App leader -> the new leader's first reconcile of a
    change made at the kill), p50 and max over 10 rounds (aim < 3 s); and the
    lifecycle figures again, as a ratio to the single-member run: the cost of HA.
+5, 6. Concurrency and scale (tests/bench_scale.py): creates at 32 in flight
+   against raw etcd; N LimaVMs created and deleted (`--scale N`, 1,000 by default).
+
+`--sections 1,5,6` runs only those sections.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -35,10 +40,11 @@ from typing import Any
 from rdd.errors import NotFoundError, UnavailableError
 from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
-from rdd.store.etcd import EtcdStore, Write
+from rdd.store.etcdclient import EtcdStore, Write
 from rdd.store.rules import prepare_create
 from rdd.transport.channels import Credentials
 from rdd.transport.pki import Pki
+from tests.bench_scale import concurrent_creates, scale
 from tests.support.stack import Api, Stack, condition, new_app, set_running
 
 ROUNDS = 25
@@ -288,7 +294,7 @@ async def high_availability(home: Path, single: dict[str, list[float]]) -> None:
         stack.stop()
 
 
-async def main() -> None:
+async def main(sections: set[int], count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="rdd-bench-") as home:
         stack = _stack(Path(home) / "unix")
         tls_stack = _stack(Path(home) / "tcp", RDD_LISTEN="tcp")
@@ -303,21 +309,30 @@ async def main() -> None:
         )
         try:
             print("rdd benchmark (one run; compare ratios, not absolute numbers)")
-            await unary(store, api, tls_api)
-            print("2. watch latency: etcd write -> informer handler")
-            report("watch", await watch_latency(store, 200))
-            print("3. lifecycle, sim driver with boot/prepare 0, over the unix sockets")
-            report("etcd txn round trip", await txn_round_trip(store, 100))
-            over_socket = await lifecycle(api, ROUNDS * 2)
-            for name, values in over_socket.items():
-                report(name, values)
-            print("   the same over TCP+TLS+token (ratio: p50 against the socket's)")
-            report("etcd txn round trip (TLS)", await txn_round_trip(tls_store, 100))
-            for name, values in (await lifecycle(tls_api, ROUNDS * 2)).items():
-                report(name, values)
-                ratio = statistics.median(values) / statistics.median(over_socket[name])
-                print(f"  {'':<38} {ratio:.2f}x the socket path")
-            await high_availability(Path(home) / "ha", over_socket)
+            if 1 in sections:
+                await unary(store, api, tls_api)
+            if 2 in sections:
+                print("2. watch latency: etcd write -> informer handler")
+                report("watch", await watch_latency(store, 200))
+            over_socket: dict[str, list[float]] = {}
+            if sections & {3, 4}:
+                print("3. lifecycle, sim driver with boot/prepare 0, over the unix sockets")
+                report("etcd txn round trip", await txn_round_trip(store, 100))
+                over_socket = await lifecycle(api, ROUNDS * 2)
+                for name, values in over_socket.items():
+                    report(name, values)
+                print("   the same over TCP+TLS+token (ratio: p50 against the socket's)")
+                report("etcd txn round trip (TLS)", await txn_round_trip(tls_store, 100))
+                for name, values in (await lifecycle(tls_api, ROUNDS * 2)).items():
+                    report(name, values)
+                    ratio = statistics.median(values) / statistics.median(over_socket[name])
+                    print(f"  {'':<38} {ratio:.2f}x the socket path")
+            if 4 in sections:
+                await high_availability(Path(home) / "ha", over_socket)
+            if 5 in sections:
+                await concurrent_creates(store, api)
+            if 6 in sections:
+                await scale(stack, api, count)
         finally:
             await store.close()
             await tls_store.close()
@@ -327,6 +342,15 @@ async def main() -> None:
             tls_stack.stop()
 
 
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("--scale", type=int, default=1000, help="LimaVMs in section 6")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = _arguments()
+    chosen = {int(part) for part in arguments.sections.split(",") if part}
+    asyncio.run(main(chosen, arguments.scale))
     sys.exit(0)

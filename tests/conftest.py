@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from rdd.stack.etcd import EtcdProcess, start_etcd, unix_listen
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from tests.support.objects import unique_prefix
 
 

@@ -3,7 +3,7 @@ and a template ConfigMap (label `lima.rancherdesktop.io/template-configmap:
 "true"`) holds a template Lima accepts and keeps its label while controlled;
 an edit never shrinks the disk of an existing instance (rdd.admission.disks).
 
-Called by the dispatcher in `rdd.admission.webhooks`; `template_entry_problems`
+Listed in the dispatcher's table (`rdd.admission.webhooks`); `template_entry_problems`
 and `lima_template_problems` are shared with the LimaVM rules, which check
 the ConfigMap a LimaVM names. Our own checks are pure; what the installed
 Lima says comes through the `Lookup`.
@@ -11,17 +11,24 @@ Lima says comes through the `Lookup`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rdd.admission.disks import disk_shrink_problems
 from rdd.admission.lookup import Lookup
-from rdd.admission.ownership import owned_delete_problems
-from rdd.admission.reviews import written
+from rdd.admission.reviews import KindRules
 from rdd.kinds import LIMAVM
 from rdd.meta.names import TEMPLATE_KEY, TEMPLATE_LABEL
 from rdd.meta.owners import controller_ref
-from rdd.store.registry import Review
 from rdd.templates.validation import validate_template
+
+
+@functools.lru_cache(maxsize=64)
+def judged_template(text: str, vm_arch: str | None) -> tuple[str, ...]:
+    """`validate_template`, remembered by its arguments: a new LimaVM's
+    template is judged in its review and again as the copy it is created
+    with, and most LimaVMs share a few templates. Pure."""
+    return tuple(validate_template(text, vm_arch=vm_arch))
 
 
 def is_template_configmap(configmap: Any) -> bool:
@@ -34,7 +41,7 @@ def template_entry_problems(configmap: Any, *, what: str, vm_arch: str | None) -
     `what` names the ConfigMap in messages. Pure."""
     if TEMPLATE_KEY not in configmap.data:
         return [f'{what} must have a "{TEMPLATE_KEY}" data entry']
-    problems = validate_template(configmap.data[TEMPLATE_KEY], vm_arch=vm_arch)
+    problems = judged_template(configmap.data[TEMPLATE_KEY], vm_arch)
     if problems:
         return [f"{what} has an invalid template: {'; '.join(problems)}"]
     return []
@@ -50,26 +57,48 @@ async def lima_template_problems(configmap: Any, *, what: str, lookup: Lookup) -
     return []
 
 
-async def configmap_review_problems(review: Review, lookup: Lookup) -> list[str]:
-    """`configmap_problems`, then Lima's own verdict on a new or changed template."""
-    found = configmap_problems(review)
-    if found or review.operation == "DELETE" or review.subresource:
-        return found
-    new = written(review)
-    if not is_template_configmap(new) or not _template_changed(new, review.old):
+class ConfigMapRules(KindRules):
+    """The ConfigMap has nothing to default; its template is judged when new
+    or changed, so a metadata-only update (an owner dropping its finalizer)
+    is never blocked by it."""
+
+    async def validate_create(self, obj: Any, lookup: Lookup) -> list[str]:
+        return await _template_problems(obj, None, lookup)
+
+    async def validate_update(self, obj: Any, old: Any, lookup: Lookup) -> list[str]:
+        return label_removal_problems(obj, old) or await _template_problems(obj, old, lookup)
+
+
+def label_removal_problems(new: Any, old: Any) -> list[str]:
+    """A controlled template ConfigMap keeps its template label. Pure."""
+    if not is_template_configmap(old) or is_template_configmap(new):
+        return []
+    owner = controller_ref(new) or controller_ref(old)
+    if owner is None:
+        return []
+    return [
+        f'metadata.labels: cannot remove {TEMPLATE_LABEL}="true" from ConfigMap '
+        f'"{new.metadata.name}" while it is controlled by {owner.kind} "{owner.name}"'
+    ]
+
+
+async def _template_problems(new: Any, old: Any | None, lookup: Lookup) -> list[str]:
+    """A new or changed template, checked once: our own checks (for the arch
+    of the LimaVM that controls it, if one does), the disk rule, then Lima's."""
+    if not is_template_configmap(new) or not _template_changed(new, old):
         return []
     what = f'ConfigMap "{new.metadata.name}"'
     controlled, vm = await _controlling_vm(new, lookup)
+    arch = None
     if controlled:
         # An edited template must keep an image for the arch its VM was
         # built for (status.arch, else the host's), and must not shrink
         # the disk of an instance that exists.
         arch = str(vm.status.arch or lookup.host_arch) if vm is not None else lookup.host_arch
-        found = template_entry_problems(new, what=what, vm_arch=arch)
-        found = found or disk_shrink_problems(new, review.old, vm)
-        if found:
-            return found
-    return await lima_template_problems(new, what=what, lookup=lookup)
+    found = template_entry_problems(new, what=what, vm_arch=arch)
+    if controlled and not found:
+        found = disk_shrink_problems(new, old, vm)
+    return found or await lima_template_problems(new, what=what, lookup=lookup)
 
 
 async def _controlling_vm(configmap: Any, lookup: Lookup) -> tuple[bool, Any | None]:
@@ -82,31 +111,6 @@ async def _controlling_vm(configmap: Any, lookup: Lookup) -> tuple[bool, Any | N
     if vm is None or vm.metadata.uid != owner.uid:
         return True, None
     return True, vm
-
-
-def configmap_problems(review: Review) -> list[str]:
-    """Why this ConfigMap write is refused, or nothing. Pure.
-
-    The template is checked when it is new or changed, so a metadata-only
-    update (an owner dropping its finalizer) is never blocked by it.
-    """
-    if review.operation == "DELETE":
-        return owned_delete_problems(review.old)
-    if review.subresource:
-        return []
-    new, old = written(review), review.old
-    name = new.metadata.name
-    found: list[str] = []
-    if old is not None and is_template_configmap(old) and not is_template_configmap(new):
-        owner = controller_ref(new) or controller_ref(old)
-        if owner is not None:
-            found.append(
-                f'metadata.labels: cannot remove {TEMPLATE_LABEL}="true" from ConfigMap '
-                f'"{name}" while it is controlled by {owner.kind} "{owner.name}"'
-            )
-    if is_template_configmap(new) and _template_changed(new, old):
-        found += template_entry_problems(new, what=f'ConfigMap "{name}"', vm_arch=None)
-    return found
 
 
 def _template_changed(new: Any, old: Any | None) -> bool:

@@ -4,7 +4,7 @@ VM's arch, which the installed Lima accepts too; the templateRef never
 changes; names are unique across namespaces and usable as Lima instance
 names; owned ones are deleted only by their owner.
 
-Called by the dispatcher in `rdd.admission.webhooks`.
+Listed in the dispatcher's table (`rdd.admission.webhooks`).
 """
 
 from __future__ import annotations
@@ -14,75 +14,63 @@ from typing import Any
 
 from rdd.admission.configmaps import lima_template_problems, template_entry_problems
 from rdd.admission.lookup import Lookup
-from rdd.admission.ownership import owned_delete_problems
-from rdd.admission.reviews import written
+from rdd.admission.reviews import KindRules
 from rdd.api.lima.v1alpha1 import limavm_pb2
+from rdd.errors import NameTakenError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import CLEANUP_FINALIZER
-from rdd.store.registry import Review
 
 #: Lima's instance name rule (the name is also the instance directory).
 _INSTANCE_NAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _INSTANCE_NAME_MAX = 76
 
 
-def defaulted_limavm(review: Review) -> Any:
-    """The LimaVM to write: templateRef.namespace filled in, the cleanup
-    finalizer added on CREATE. Returns a copy; status and ownership writes
-    pass unchanged. Pure.
+class LimaVMRules(KindRules):
+    def default(self, obj: Any, old: Any | None) -> Any:
+        """templateRef.namespace filled in, the cleanup finalizer added on CREATE.
 
-    An UPDATE that leaves templateRef.namespace empty keeps the stored value
-    (proto3 cannot tell omitted from empty).
-    """
-    if review.obj is None or review.subresource:
-        return review.obj
-    vm = limavm_pb2.LimaVM()
-    vm.CopyFrom(review.obj)
-    ref = vm.spec.template_ref
-    if not ref.namespace:
-        stored = review.old.spec.template_ref.namespace if review.old is not None else ""
-        ref.namespace = stored or vm.metadata.namespace
-    if review.operation == "CREATE":
-        add_finalizer(vm, CLEANUP_FINALIZER)
-    return vm
+        An UPDATE that leaves templateRef.namespace empty keeps the stored
+        value (proto3 cannot tell omitted from empty).
+        """
+        vm = limavm_pb2.LimaVM()
+        vm.CopyFrom(obj)
+        ref = vm.spec.template_ref
+        if not ref.namespace:
+            stored = old.spec.template_ref.namespace if old is not None else ""
+            ref.namespace = stored or vm.metadata.namespace
+        if old is None:
+            add_finalizer(vm, CLEANUP_FINALIZER)
+        return vm
 
+    async def validate_create(self, obj: Any, lookup: Lookup) -> list[str]:
+        """Reads the name claim and the template ConfigMap through `lookup`
+        (on CREATE only: afterwards the VM has its own copy, `<name>-template`,
+        and the input may be gone)."""
+        found = instance_name_problems(obj.metadata.name) + spec_problems(obj, None)
+        if found:
+            return found
+        name, namespace = obj.metadata.name, obj.metadata.namespace
+        taken = await lookup.claimed_namespace(LIMAVM, name)
+        if taken is not None and taken != namespace:
+            taken_error = NameTakenError.held(LIMAVM.named(name), taken)
+            return [f"{taken_error.message}: LimaVM names must be unique across namespaces"]
+        ref = obj.spec.template_ref
+        configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
+        # A new LimaVM is built for the host's arch (status is the server's, empty on create).
+        found = template_ref_problems(ref, configmap, vm_arch=lookup.host_arch)
+        if found:
+            return found
+        lima = await lima_template_problems(configmap, what=_show_configmap(ref), lookup=lookup)
+        return [f"spec.templateRef: {problem}" for problem in lima]
 
-async def limavm_problems(review: Review, lookup: Lookup) -> list[str]:
-    """Why this LimaVM write is refused, or nothing. Reads the name claim and
-    the template ConfigMap through `lookup` on CREATE only: afterwards the
-    VM has its own copy (`<name>-template`) and the input may be gone."""
-    if review.operation == "DELETE":
-        return owned_delete_problems(review.old)
-    if review.subresource:
-        return []
-    found = spec_problems(review)
-    if review.operation != "CREATE" or found:
-        return found
-    vm = written(review)
-    name, namespace = vm.metadata.name, vm.metadata.namespace
-    taken = await lookup.claimed_namespace(LIMAVM, name)
-    if taken is not None and taken != namespace:
-        return [
-            f'{LIMAVM.named(name)} is already used in namespace "{taken}": '
-            "LimaVM names must be unique across namespaces"
-        ]
-    ref = vm.spec.template_ref
-    configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
-    # A new LimaVM is built for the host's arch (status is the server's, empty on create).
-    found = template_ref_problems(ref, configmap, vm_arch=lookup.host_arch)
-    if found:
-        return found
-    lima = await lima_template_problems(configmap, what=_show_configmap(ref), lookup=lookup)
-    return [f"spec.templateRef: {problem}" for problem in lima]
+    async def validate_update(self, obj: Any, old: Any, lookup: Lookup) -> list[str]:
+        return spec_problems(obj, old)
 
 
-def spec_problems(review: Review) -> list[str]:
+def spec_problems(vm: Any, old: Any | None) -> list[str]:
     """Problems visible in the written object and the stored one alone. Pure."""
-    vm, old = written(review), review.old
     found: list[str] = []
-    if review.operation == "CREATE":
-        found += instance_name_problems(vm.metadata.name)
     if not vm.spec.template_ref.name:
         found.append("spec.templateRef.name: Required value")
     if old is not None and old.spec.template_ref != vm.spec.template_ref:

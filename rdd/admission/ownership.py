@@ -1,7 +1,7 @@
 """The guards every owned object shares: only its owner may delete it, and
 only its owner may release it.
 
-Called by each kind's rules on DELETE, and by the dispatcher on every
+Called by the dispatcher: on every DELETE, and on every
 UPDATE. The owner first drops the owned-by finalizer through
 ReleaseOwnership, then deletes; anyone else is told whom to delete instead.
 """

@@ -2,7 +2,7 @@
 
 Called by rdd.drivers.lima: what a limactl call returned, `list --json`
 parsing, and the decision from Lima's listing to our instance state; and by
-rdd.drivers.validating: what `limactl validate` said about a template.
+rdd.admission.limactl: what `limactl validate` said about a template.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from rdd.errors import ApiError
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from rdd.errors import ApiError, ConflictError
 from rdd.kinds import EVENT
 from rdd.meta.conditions import now_rfc3339
 from rdd.store import rules
-from rdd.store.etcd import EtcdStore, Write
+from rdd.store.etcdclient import EtcdStore, Write
 
 log = logging.getLogger(__name__)
 

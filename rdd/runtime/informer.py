@@ -16,7 +16,7 @@ from typing import Any
 
 from rdd.errors import ApiError, GoneError
 from rdd.kinds import Kind
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 log = logging.getLogger(__name__)
 

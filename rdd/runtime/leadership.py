@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from rdd.errors import ApiError
-from rdd.store.etcd import EtcdStore, Fence
+from rdd.store.etcdclient import EtcdStore, Fence
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
 """Calls the admission service's Review (mutate, then validate, in one round
-trip) for every accepted write; its Admit callable is what the registry runs before committing.
+trip) for every create, update and delete; its Admit callable is what the
+registry runs before committing (status and ownership-release writes are
+not admitted). The objects travel as binary protobuf, not JSON.
 
 If admission is unreachable the write fails with UnavailableError and
 nothing is stored."""
@@ -12,7 +14,6 @@ import grpc
 
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.errors import ForbiddenError, UnavailableError
-from rdd.meta.serialization import from_json, to_json
 from rdd.rpc_status import error_from_rpc
 from rdd.store.registry import Review
 
@@ -25,9 +26,11 @@ class AdmissionClient:
 
     async def admit(self, review: Review) -> Any:
         reviewed = await self._call("Review", _request(review))
-        if review.obj is None or not reviewed.patched_object:
+        if review.obj is None or not reviewed.patched_object_binary:
             return review.obj
-        return from_json(review.kind, reviewed.patched_object)
+        patched = review.kind.message()
+        patched.ParseFromString(reviewed.patched_object_binary)
+        return patched
 
     async def _call(
         self, method: str, request: admission_pb2.AdmissionRequest
@@ -58,8 +61,8 @@ def _request(review: Review) -> admission_pb2.AdmissionRequest:
         kind=review.kind.kind,
         namespace=subject.metadata.namespace,
         name=subject.metadata.name,
-        object=to_json(review.obj) if review.obj is not None else "",
-        old_object=to_json(review.old) if review.old is not None else "",
+        object_binary=review.obj.SerializeToString() if review.obj is not None else b"",
+        old_object_binary=review.old.SerializeToString() if review.old is not None else b"",
         dry_run=review.dry_run,
         subresource=review.subresource,
     )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from rdd.errors import ApiError
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,16 @@ import grpc
 from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ApiError, InvalidError
 from rdd.kinds import Kind, kinds_served_by
-from rdd.meta.selectors import Selection, SelectorError, filtered_event_type, selection_for
-from rdd.rpc_status import code_for
+from rdd.meta.selection import Selection, filtered_event_type, selection_for
+from rdd.meta.selectors import SelectorError
+from rdd.rpc_status import abort
 from rdd.server.auth import USER, Authenticator, caller_of
-from rdd.store.etcd import Fence
+from rdd.store.etcdclient import Fence
 from rdd.store.registry import Companions, Registry
 from rdd.transport.channels import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
-#: Call metadata that carries a leader's term (rdd.store.etcd.Fence.header).
+#: Call metadata that carries a leader's term (rdd.store.fencing.Fence.header).
 FENCE_HEADER = "rdd-fence"
 T = TypeVar("T")
 
@@ -63,7 +64,7 @@ async def _serve(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
     try:
         return await call
     except ApiError as error:
-        await context.abort(code_for(error), error.message)
+        await abort(context, error)
         raise  # unreachable: abort raises
 
 
@@ -225,9 +226,9 @@ class ResourceServicer:
         self, request: meta_pb2.WatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         try:
-            since = watch_start(request.resource_version) or await self._registry.store.revision()
+            since = watch_start(request.resource_version) or await self._registry.revision()
         except ApiError as error:
-            await context.abort(code_for(error), error.message)
+            await abort(context, error)
             return
         selection = await self._selection(request, context)
         selecting = not selection.everything
@@ -245,4 +246,4 @@ class ResourceServicer:
                 if kind_of_change is not None:
                     yield self._watch_event(type=kind_of_change, object=event.obj)
         except ApiError as error:
-            await context.abort(code_for(error), error.message)
+            await abort(context, error)

@@ -1,8 +1,11 @@
-"""The API server's write paths: read, apply the rules, admit, commit.
+"""The API server's store API: reads, watches, and the write paths (check,
+admit, apply the storage rules once, commit).
 
-Servicers call these; admission is a hook (`Admit`) so the store layer never
-imports the admission client. Unconditional writes retry on conflict;
-writes that carry a resourceVersion are a single compare-and-swap.
+Servicers and controllers call these, never the etcd client beneath;
+admission is a hook (`Admit`) so the store layer never imports the admission
+client. Status and ownership-release writes are not admitted: no rule can
+deny them (the storage rules still apply). Unconditional writes retry on
+conflict; writes that carry a resourceVersion are a single compare-and-swap.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass
 from typing import Any
 
-from rdd.errors import AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError
+from rdd.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from rdd.kinds import Kind
 from rdd.meta.conditions import now_rfc3339
 from rdd.meta.finalizers import remove_finalizer
 from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import controller_ref, remove_owner_reference
 from rdd.store import rules
-from rdd.store.etcd import EtcdStore, Fence, FencedError, StoreEvent, Write, conflict_message
+from rdd.store.etcdclient import EtcdStore, Fence, FencedError, StoreEvent, Write, conflict_message
+from rdd.store.keys import ObjectRef
 from rdd.store.paging import Page
 
 _UNCONDITIONAL_RETRIES = 16
@@ -56,7 +60,7 @@ class Registry:
     def __init__(
         self, store: EtcdStore, admit: Admit | None = None, cache: Cache | None = None
     ) -> None:
-        self.store = store
+        self._store = store
         #: The term every write of this registry is fenced by (a leader's controller).
         self.fence: Fence | None = None
         self._admit = admit or _admit_nothing
@@ -68,27 +72,35 @@ class Registry:
         view.fence = fence
         return view
 
+    async def revision(self) -> int:
+        """The store's current revision: a Watch from now starts after it."""
+        return await self._store.revision()
+
+    async def owned_by(self, owner_uid: str) -> Sequence[ObjectRef]:
+        """Everything whose ownerReferences name this uid (the owner index)."""
+        return await self._store.owned_by(owner_uid)
+
     async def get(self, kind: Kind, namespace: str, name: str) -> Any:
-        obj = await self.store.get(kind, namespace, name)
+        obj = await self._store.get(kind, namespace, name)
         if obj is None:
             raise NotFoundError(f"{kind.named(name)} not found")
         return obj
 
     async def list(self, kind: Kind, namespace: str = "") -> tuple[Objects, int]:
-        return await self.store.list(kind, namespace)
+        return await self._store.list(kind, namespace)
 
     async def list_page(
         self,
         kind: Kind,
         namespace: str,
         *,
-        limit: int,
-        continue_token: str,
+        limit: int = 0,
+        continue_token: str = "",
         max_bytes: int,
         keep: Callable[[Any], bool] | None = None,
     ) -> Page:
         """One page of a List, of the objects `keep` keeps (see EtcdStore.list_page)."""
-        return await self.store.list_page(
+        return await self._store.list_page(
             kind,
             namespace,
             limit=limit,
@@ -100,7 +112,7 @@ class Registry:
     def watch(
         self, kind: Kind, namespace: str, since: int, *, with_prev: bool = False
     ) -> AsyncIterator[StoreEvent]:
-        return self.store.watch(kind, namespace, since, with_prev=with_prev)
+        return self._store.watch(kind, namespace, since, with_prev=with_prev)
 
     async def create(
         self,
@@ -110,54 +122,44 @@ class Registry:
         dry_run: bool = False,
         companions: Companions | None = None,
     ) -> Any:
-        """Create `obj` (and its companions, atomically)."""
-        rules.validate_object(kind, obj)
+        """Create `obj` (and its companions, atomically): schema checks, then
+        admission, then the storage rules once, on what admission returned."""
         now = now_rfc3339()
-        new = rules.prepare_create(kind, obj, now=now)
-        new = await self._admit(Review("CREATE", kind, new, None, dry_run))
-        new = rules.prepare_create(kind, new, now=now)
+        new = await self._admitted_create(kind, obj, now=now, dry_run=dry_run)
         writes = [Write(kind, None, new)]
         for child_kind, child in await companions(new) if companions else []:
-            rules.validate_object(child_kind, child)
-            child = rules.prepare_create(child_kind, child, now=now)
-            child = await self._admit(Review("CREATE", child_kind, child, None, dry_run))
-            writes.append(Write(child_kind, None, rules.prepare_create(child_kind, child, now=now)))
+            child = await self._admitted_create(child_kind, child, now=now, dry_run=dry_run)
+            writes.append(Write(child_kind, None, child))
         if dry_run:
-            await self._check_absent(writes)
+            for write in writes:
+                assert write.new is not None, "a create writes a new object"
+                meta = write.new.metadata
+                await self._store.check_absent(write.kind, meta.namespace, meta.name)
             return new
-        return (await self.store.commit(writes, fence=self.fence))[0]
+        return (await self._store.commit(writes, fence=self.fence))[0]
 
-    async def _check_absent(self, writes: Sequence[Write]) -> None:
-        for write in writes:
-            assert write.new is not None
-            meta = write.new.metadata
-            if await self.store.get(write.kind, meta.namespace, meta.name) is not None:
-                raise AlreadyExistsError(f"{write.kind.named(meta.name)} already exists")
-            if write.kind.unique_names:
-                taken = await self.store.claimed_namespace(write.kind, meta.name)
-                if taken is not None:
-                    raise AlreadyExistsError(
-                        f'{write.kind.named(meta.name)} is already used in namespace "{taken}"'
-                    )
+    async def _admitted_create(self, kind: Kind, obj: Any, *, now: str, dry_run: bool) -> Any:
+        rules.validate_object(kind, obj)
+        admitted = await self._admit(Review("CREATE", kind, obj, None, dry_run))
+        return rules.prepare_create(kind, admitted, now=now)
 
     async def update(self, kind: Kind, obj: Any, *, dry_run: bool = False) -> Any:
         """Spec and metadata from `obj`; status is kept."""
         rules.validate_object(kind, obj)
 
         async def change(old: Any) -> Any:
-            merged = rules.merge_update(kind, old, obj)
-            admitted = await self._admit(Review("UPDATE", kind, merged, old, dry_run))
+            rules.check_update(kind, old, obj)
+            admitted = await self._admit(Review("UPDATE", kind, obj, old, dry_run))
             return rules.merge_update(kind, old, admitted)
 
         return await self._read_modify_write(kind, obj.metadata, change, dry_run=dry_run)
 
     async def update_status(self, kind: Kind, obj: Any, *, dry_run: bool = False) -> Any:
-        """Status from `obj`; everything else is kept."""
+        """Status from `obj`; everything else is kept. Not admitted: no rule
+        judges status (the controllers own it)."""
 
         async def change(old: Any) -> Any:
-            merged = rules.merge_status(kind, old, obj)
-            review = Review("UPDATE", kind, merged, old, dry_run, subresource="status")
-            return rules.merge_status(kind, old, await self._admit(review))
+            return rules.merge_status(kind, old, obj)
 
         return await self._read_modify_write(kind, obj.metadata, change, dry_run=dry_run)
 
@@ -173,7 +175,8 @@ class Registry:
     ) -> Any:
         """Drop the owned-by finalizer and the controller reference, for the
         controller named by `owner_uid` only, asked by the service that runs
-        the controllers of the kinds `released_by`. Idempotent once released."""
+        the controllers of the kinds `released_by`. Idempotent once released.
+        Not admitted: these checks are the whole rule for it."""
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
@@ -194,8 +197,7 @@ class Registry:
             released.CopyFrom(old)
             remove_finalizer(released, owned_finalizer(ref.kind))
             remove_owner_reference(released, owner_uid)
-            review = Review("UPDATE", kind, released, old, dry_run, subresource="ownership")
-            return rules.merge_update(kind, old, await self._admit(review))
+            return released
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
@@ -240,19 +242,28 @@ class Registry:
         cached = self._cached(kind, meta)
         for _ in range(_UNCONDITIONAL_RETRIES):
             # The cache saves a read when it is current; the commit is a
-            # compare-and-swap either way, and a stale guess is re-read.
+            # compare-and-swap either way, and a stale guess is re-read. Only
+            # success is taken from a guess: a refusal, a no-op or a lost
+            # compare is judged again against etcd.
             old = cached or await self.get(kind, meta.namespace, meta.name)
             guessed, cached = cached is not None, None
             if wanted_version and old.metadata.resource_version != wanted_version:
                 raise ConflictError(conflict_message(kind, meta.name))
-            new = await change(old)
+            try:
+                new = await change(old)
+            except ApiError:
+                if guessed:
+                    continue
+                raise
             if new == old or dry_run:
                 if guessed:
-                    continue  # nothing is committed, so judge it against etcd, not the cache
+                    continue
                 return new
             target = None if rules.is_gone(new) else new
             try:
-                written = (await self.store.commit([Write(kind, old, target)], fence=self.fence))[0]
+                written = (await self._store.commit([Write(kind, old, target)], fence=self.fence))[
+                    0
+                ]
             except FencedError:
                 raise  # no retry brings the term back
             except ConflictError:
@@ -263,13 +274,16 @@ class Registry:
         raise ConflictError(conflict_message(kind, meta.name))
 
     def _cached(self, kind: Kind, meta: Any) -> Any | None:
-        """The cached object, only when it is exactly the version the caller
-        names: admission then judges what the caller saw, and the commit's
-        compare-and-swap proves it current. Otherwise read etcd."""
-        if self._cache is None or not meta.resource_version:
+        """The cached object as a first guess: for a write that names a
+        version, only when it is exactly that version (admission then judges
+        what the caller saw); for an unconditional write, whatever the cache
+        holds. The commit's compare-and-swap proves the guess current."""
+        if self._cache is None:
             return None
         cached = self._cache(kind, meta.namespace, meta.name)
-        if cached is None or cached.metadata.resource_version != meta.resource_version:
+        if cached is None:
+            return None
+        if meta.resource_version and cached.metadata.resource_version != meta.resource_version:
             return None
         return cached
 

@@ -148,11 +148,17 @@ def _check_finalizers(kind: Kind, old: Any, new: Any) -> None:
         )
 
 
+def check_update(kind: Kind, old: Any, new: Any) -> None:
+    """InvalidError when `new` cannot replace `old` at all: a changed identity,
+    or finalizers added to a deleting object (checked before admission)."""
+    _check_same_identity(kind, old, new)
+    _check_finalizers(kind, old, new)
+
+
 def merge_update(kind: Kind, old: Any, new: Any) -> Any:
     """Update: metadata (less server-managed fields) and spec from `new`,
     status from `old`; generation bumps when spec changed."""
-    _check_same_identity(kind, old, new)
-    _check_finalizers(kind, old, new)
+    check_update(kind, old, new)
     merged = kind.message()
     merged.CopyFrom(new)
     server_meta = old.metadata

@@ -9,6 +9,7 @@ style, anchors) the template is serialised afresh instead.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import yaml
@@ -17,9 +18,14 @@ from rdd.meta.loading import LoadError, load_yaml
 from rdd.templates.arches import ARCHES
 from rdd.templates.loading import load_template
 
+#: Renderings remembered: the controller renders a VM's template on every
+#: reconcile, and parsing YAML is most of a reconcile's cost at scale.
+_REMEMBERED = 128
 
+
+@functools.lru_cache(maxsize=_REMEMBERED)
 def render_for_arch(text: str, arch: str) -> str:
-    """`text` with top-level `arch: <arch>`. Pure.
+    """`text` with top-level `arch: <arch>`. Pure (so remembered by its arguments).
 
     Raises ValueError for an arch Lima does not know and TemplateSyntaxError
     for text that is not a YAML mapping.

@@ -22,7 +22,7 @@ from rdd.server.process import (
     run_main,
 )
 from rdd.server.resources import FENCE_HEADER, ResourceServicer
-from rdd.store.etcd import EtcdStore, Fence
+from rdd.store.etcdclient import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
 from rdd.transport.channels import open_channel, with_metadata

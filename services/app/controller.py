@@ -17,7 +17,7 @@ from rdd.services.app.decisions import SETTLED, mirrored_conditions, settled_con
 
 from rdd.api.meta.v1 import meta_pb2
 from rdd.clients import ResourceClient
-from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
+from rdd.errors import AlreadyExistsError, ApiError, NameTakenError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta import conditions
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
@@ -132,9 +132,9 @@ class AppController:
         _own(vm, app)
         try:
             created = await self.ctx.limavm_client.create(vm)
-        except AlreadyExistsError as exists:
-            if "already used in namespace" in exists.message:
-                raise
+        except NameTakenError:
+            raise
+        except AlreadyExistsError:
             return None  # created meanwhile: the watch brings it
         log.info("event=limavm_created app=%s namespace=%s", app.metadata.name, namespace)
         return created
@@ -198,7 +198,7 @@ class AppController:
             return DONE
         uid = app.metadata.uid
         clients = {LIMAVM.kind: self.ctx.limavm_client, CONFIGMAP.kind: self.ctx.configmap_client}
-        for ref in await self.ctx.registry.store.owned_by(uid):
+        for ref in await self.ctx.registry.owned_by(uid):
             client = clients.get(ref.kind.kind)
             if client is None:
                 continue

@@ -30,7 +30,7 @@ from rdd.server.process import (
     run_main,
 )
 from rdd.server.resources import ResourceServicer
-from rdd.store.etcd import EtcdStore, Fence
+from rdd.store.etcdclient import EtcdStore, Fence
 from rdd.store.registry import Registry
 from rdd.transport.channels import open_channel
 

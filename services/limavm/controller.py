@@ -320,7 +320,7 @@ class LimaVMController:
             await self.ctx.driver.delete(name)  # cancels a preparation in flight
         self._instances.pop(name, None)
         registry = self.ctx.registry
-        for ref in await registry.store.owned_by(vm.metadata.uid):
+        for ref in await registry.owned_by(vm.metadata.uid):
             with contextlib.suppress(NotFoundError):
                 await registry.release_ownership(
                     ref.kind,

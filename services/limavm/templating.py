@@ -11,7 +11,7 @@ from rdd.kinds import CONFIGMAP, LIMAVM, Kind
 from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import TEMPLATE_LABEL, owned_finalizer, template_configmap_name
 from rdd.meta.owners import set_controller_reference
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 
 def template_namespace(vm: Any) -> str:

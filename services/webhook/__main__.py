@@ -6,10 +6,10 @@ import os
 
 from rdd.services.webhook.servicer import AdmissionServicer, StoreLookup
 
+from rdd.admission.limactl import LimactlValidator
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.config import Settings
 from rdd.drivers import host_arch
-from rdd.drivers.validating import LimactlValidator
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
@@ -19,7 +19,7 @@ from rdd.server.process import (
     parse_args,
     run_main,
 )
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 
 
 async def main() -> None:

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from rdd import admission
+from rdd.admission.limactl import LimactlValidator
 from rdd.api.admission.v1 import admission_pb2
-from rdd.drivers.validating import LimactlValidator
 from rdd.errors import ApiError, ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
 from rdd.rpc_status import code_for
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Review
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,29 @@ def _review(request: admission_pb2.AdmissionRequest) -> Review:
     needs = _NEEDS.get(request.operation)
     if needs is None:
         raise InvalidError(f'admission: unknown operation "{request.operation}"')
-    missing = [field for field in needs if not getattr(request, field)]
+    missing = [f for f in needs if not getattr(request, f) and not getattr(request, f"{f}_binary")]
     if missing:
         raise InvalidError(f"admission: a {request.operation} review needs {' and '.join(missing)}")
     return Review(
         operation=request.operation,
         kind=kind,
-        obj=from_json(kind, request.object) if request.object else None,
-        old=from_json(kind, request.old_object) if request.old_object else None,
+        obj=_object(kind, request.object, request.object_binary, "object"),
+        old=_object(kind, request.old_object, request.old_object_binary, "old_object"),
         dry_run=request.dry_run,
         subresource=request.subresource,
     )
+
+
+def _object(kind: Kind, text: str, binary: bytes, field: str) -> Any | None:
+    """One object of a review, from whichever form it came in (None: absent)."""
+    if binary:
+        obj = kind.message()
+        try:
+            obj.ParseFromString(binary)
+        except DecodeError:
+            raise InvalidError(f"admission: {field}_binary is not a {kind.kind}") from None
+        return obj
+    return from_json(kind, text) if text else None
 
 
 class AdmissionServicer:
@@ -87,30 +100,30 @@ class AdmissionServicer:
     async def Review(
         self, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
-        mutated = await self._decide("mutate", request, context)
-        if not mutated.allowed:
-            return mutated
-        if mutated.patched_object:
-            request.object = mutated.patched_object
-        validated = await self._decide("validate", request, context)
-        validated.patched_object = mutated.patched_object
-        return validated
+        """Mutate then validate in one call: the request is parsed once and the
+        mutated object itself is what validation judges."""
+        return await self._decide("review", request, context)
 
     async def _decide(
         self, phase: str, request: admission_pb2.AdmissionRequest, context: grpc.aio.ServicerContext
     ) -> admission_pb2.AdmissionResponse:
-        """One phase's verdict; a denial is an answer, a malformed review an error."""
+        """One verdict; a denial is an answer, a malformed review an error."""
         try:
             review = _review(request)
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        webhook = admission.webhook_name(review.kind, phase)
+        # A Review's verdict is named by the phase that gave it (validation
+        # denies; a mutation that passes is reported as validated).
+        webhook = admission.webhook_name(review.kind, "mutate" if phase == "mutate" else "validate")
         try:
             if phase == "validate":
                 await admission.validate(review, self._lookup)
                 return admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
-            mutated = await admission.mutate(review, self._lookup)
+            if phase == "mutate":
+                mutated = await admission.mutate(review, self._lookup)
+            else:
+                mutated = await admission.admit(review, self._lookup)
         except ForbiddenError as denied:
             log.info(
                 "event=denied webhook=%s kind=%s name=%s/%s operation=%s message=%r",
@@ -127,7 +140,10 @@ class AdmissionServicer:
         except ApiError as error:
             await context.abort(code_for(error), error.message)
             raise
-        changed = mutated is not None and review.obj is not None and mutated != review.obj
-        return admission_pb2.AdmissionResponse(
-            allowed=True, webhook=webhook, patched_object=to_json(mutated) if changed else ""
-        )
+        response = admission_pb2.AdmissionResponse(allowed=True, webhook=webhook)
+        if mutated is not None and review.obj is not None and mutated is not review.obj:
+            if request.object_binary:
+                response.patched_object_binary = mutated.SerializeToString()
+            elif mutated != review.obj:
+                response.patched_object = to_json(mutated)
+        return response

@@ -14,7 +14,7 @@ from rdd.api.meta.v1 import meta_pb2
 from rdd.kinds import EVENT, LIMAVM
 from rdd.meta.names import owned_finalizer
 from rdd.store.registry import Review
-from tests.admission.test_rules import DictLookup, make_vm
+from tests.admission.reviewing import DictLookup, make_vm
 
 OWNED = owned_finalizer("App")
 

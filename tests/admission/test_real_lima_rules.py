@@ -8,7 +8,7 @@ import pytest
 
 from rdd.api.meta.v1 import meta_pb2
 from rdd.kinds import CONFIGMAP, LIMAVM
-from tests.admission.test_rules import (
+from tests.admission.reviewing import (
     TWO_ARCH_TEMPLATE,
     DictLookup,
     admitted,

@@ -24,7 +24,7 @@ from rdd.services.limavm.logs import (
 from rdd.services.limavm.servicer import LimaVMServicer
 
 from rdd.kinds import LIMAVM
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
 from tests.support.waiting import eventually
 

@@ -29,7 +29,7 @@ from rdd.errors import ConflictError, ForbiddenError, UnavailableError
 from rdd.kinds import LIMAVM
 from rdd.meta.names import owned_finalizer
 from rdd.stack.records import SERVICES
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
 from rdd.transport.pki import Pki

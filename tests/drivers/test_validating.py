@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from rdd.admission.limactl import LimactlValidator
 from rdd.drivers.limactl import Result, ValidateVerdict, parse_validate_result
-from rdd.drivers.validating import LimactlValidator
 from tests.drivers.conftest import STANDIN
 
 PATH = "/tmp/rdd-validate-x1/template.yaml"

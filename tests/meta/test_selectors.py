@@ -6,14 +6,8 @@ import pytest
 
 from rdd.api.core.v1 import core_pb2
 from rdd.kinds import CONFIGMAP
-from rdd.meta.selectors import (
-    FIELDS,
-    SelectorError,
-    filtered_event_type,
-    parse_field_selector,
-    parse_label_selector,
-    selection_for,
-)
+from rdd.meta.selection import FIELDS, filtered_event_type, selection_for
+from rdd.meta.selectors import SelectorError, parse_field_selector, parse_label_selector
 
 LABELS = {"app": "rd", "tier": "web", "n": "5"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rdd.server.dependency import DependencyWatchdog, should_serve
 from rdd.stack.etcd import start_etcd, unix_listen
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from tests.support.waiting import eventually
 
 

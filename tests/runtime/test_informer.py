@@ -9,7 +9,7 @@ from typing import Any
 from rdd.errors import GoneError
 from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
-from rdd.store.etcd import EtcdStore, StoreEvent
+from rdd.store.etcdclient import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
 from tests.support.objects import configmap
 from tests.support.waiting import eventually

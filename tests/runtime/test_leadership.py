@@ -10,7 +10,7 @@ import pytest
 
 from rdd.kinds import CONFIGMAP
 from rdd.runtime.leadership import Elected, term_is_over
-from rdd.store.etcd import EtcdStore, Fence, FencedError, Write
+from rdd.store.etcdclient import EtcdStore, Fence, FencedError, Write
 from rdd.store.rules import prepare_create
 from tests.support.waiting import eventually
 

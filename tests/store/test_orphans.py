@@ -10,7 +10,7 @@ from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.owners import set_controller_reference
 from rdd.runtime.collector import Collector
 from rdd.stack.etcd import EtcdProcess
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.keys import KeyLayout
 from rdd.store.orphans import StoredKey, claim_object_key, index_object_key
 from rdd.store.registry import Registry

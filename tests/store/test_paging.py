@@ -11,7 +11,7 @@ import pytest
 from rdd.errors import GoneError, InvalidError
 from rdd.kinds import CONFIGMAP
 from rdd.store import paging
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
 
 KIB = 1024
@@ -37,15 +37,15 @@ def names(items) -> list[str]:
 async def test_pages_by_limit_are_consistent_at_the_first_pages_revision(registry: Registry):
     for i in range(7):
         await registry.create(CONFIGMAP, configmap(f"cm{i}"))
-    first = await registry.store.list_page(CONFIGMAP, "default", limit=3, max_bytes=10**6)
+    first = await registry.list_page(CONFIGMAP, "default", limit=3, max_bytes=10**6)
     assert names(first.items) == ["cm0", "cm1", "cm2"] and first.continue_token
     # Changes after the first page are not seen by the rest of this list.
     await registry.delete(CONFIGMAP, "default", "cm4")
     await registry.create(CONFIGMAP, configmap("cm9"))
-    second = await registry.store.list_page(
+    second = await registry.list_page(
         CONFIGMAP, "default", limit=3, continue_token=first.continue_token, max_bytes=10**6
     )
-    third = await registry.store.list_page(
+    third = await registry.list_page(
         CONFIGMAP, "default", limit=3, continue_token=second.continue_token, max_bytes=10**6
     )
     assert names(second.items) == ["cm3", "cm4", "cm5"]
@@ -59,9 +59,9 @@ async def test_pages_by_limit_are_consistent_at_the_first_pages_revision(registr
 async def test_a_page_that_ends_exactly_at_the_last_item_has_no_continue(registry: Registry):
     for i in range(4):
         await registry.create(CONFIGMAP, configmap(f"cm{i}"))
-    page = await registry.store.list_page(CONFIGMAP, "default", limit=4, max_bytes=10**6)
+    page = await registry.list_page(CONFIGMAP, "default", limit=4, max_bytes=10**6)
     assert len(page.items) == 4 and page.continue_token == ""
-    empty = await registry.store.list_page(CONFIGMAP, "other", limit=4, max_bytes=10**6)
+    empty = await registry.list_page(CONFIGMAP, "other", limit=4, max_bytes=10**6)
     assert empty.items == [] and empty.continue_token == "" and empty.revision > 0
 
 
@@ -71,7 +71,7 @@ async def test_pages_are_cut_by_bytes_and_an_oversized_item_still_comes_alone(re
     budget = 2 * 1024 * KIB
     seen, token, pages = [], "", 0
     while True:
-        page = await registry.store.list_page(CONFIGMAP, "", continue_token=token, max_bytes=budget)
+        page = await registry.list_page(CONFIGMAP, "", continue_token=token, max_bytes=budget)
         assert sum(paging.item_cost(o) for o in page.items) <= budget
         seen += names(page.items)
         pages += 1
@@ -80,7 +80,7 @@ async def test_pages_are_cut_by_bytes_and_an_oversized_item_still_comes_alone(re
             break
     assert seen == [f"big{i}" for i in range(5)] and pages == 3
     # Smaller than one item: one item per page, never zero.
-    one = await registry.store.list_page(CONFIGMAP, "", max_bytes=KIB)
+    one = await registry.list_page(CONFIGMAP, "", max_bytes=KIB)
     assert names(one.items) == ["big0"] and one.continue_token
 
 
@@ -88,20 +88,20 @@ async def test_whole_list_reads_every_page(registry: Registry):
     for i in range(40):  # more than one etcd range batch
         await registry.create(CONFIGMAP, configmap(f"cm{i:02}", namespace=f"ns{i % 3}"))
     items, revision = await registry.list(CONFIGMAP)
-    assert len(items) == 40 and revision == await registry.store.revision()
+    assert len(items) == 40 and revision == await registry.revision()
     assert [(o.metadata.namespace, o.metadata.name) for o in items] == sorted(
         (o.metadata.namespace, o.metadata.name) for o in items
     )
 
 
-async def test_a_token_whose_revision_was_compacted_is_gone(registry: Registry):
+async def test_a_token_whose_revision_was_compacted_is_gone(registry: Registry, store: EtcdStore):
     for i in range(3):
         await registry.create(CONFIGMAP, configmap(f"cm{i}"))
-    first = await registry.store.list_page(CONFIGMAP, "default", limit=1, max_bytes=10**6)
+    first = await registry.list_page(CONFIGMAP, "default", limit=1, max_bytes=10**6)
     await registry.create(CONFIGMAP, configmap("later"))
-    await registry.store.compact(await registry.store.revision())
+    await store.compact(await registry.revision())
     with pytest.raises(GoneError, match="continue parameter is too old"):
-        await registry.store.list_page(
+        await registry.list_page(
             CONFIGMAP, "default", limit=1, continue_token=first.continue_token, max_bytes=10**6
         )
 
@@ -127,12 +127,12 @@ def _token(document: object) -> str:
 async def test_a_token_this_store_did_not_issue_is_invalid(registry: Registry, token: str):
     await registry.create(CONFIGMAP, configmap("cm0"))
     with pytest.raises(InvalidError, match="continue parameter is not valid"):
-        await registry.store.list_page(CONFIGMAP, "", continue_token=token, max_bytes=10**6)
+        await registry.list_page(CONFIGMAP, "", continue_token=token, max_bytes=10**6)
 
 
 async def test_a_negative_limit_is_invalid(registry: Registry):
     with pytest.raises(InvalidError, match="limit: Invalid value: -1"):
-        await registry.store.list_page(CONFIGMAP, "", limit=-1, max_bytes=10**6)
+        await registry.list_page(CONFIGMAP, "", limit=-1, max_bytes=10**6)
 
 
 def test_range_batch_follows_the_count_and_the_bytes_left():

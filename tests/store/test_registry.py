@@ -11,7 +11,7 @@ from rdd.errors import AlreadyExistsError, ConflictError, InvalidError, NotFound
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.meta.finalizers import add_finalizer, remove_finalizer
 from rdd.meta.owners import set_controller_reference
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
 from tests.support.objects import configmap, limavm
 
@@ -74,7 +74,7 @@ async def test_twenty_concurrent_read_modify_write_loops_lose_nothing(registry: 
     assert (await registry.get(CONFIGMAP, "default", "counter")).data["n"] == "20"
 
 
-async def test_delete_with_finalizers_waits_for_the_last_one(registry: Registry):
+async def test_delete_with_finalizers_waits_for_the_last_one(registry: Registry, store: EtcdStore):
     cm = configmap("guarded")
     add_finalizer(cm, "a/one")
     add_finalizer(cm, "a/two")
@@ -93,7 +93,7 @@ async def test_delete_with_finalizers_waits_for_the_last_one(registry: Registry)
     stored = await registry.get(CONFIGMAP, "default", "guarded")
     remove_finalizer(stored, "a/one")
     await registry.update(CONFIGMAP, stored)
-    assert await registry.store.get(CONFIGMAP, "default", "guarded") is not None
+    assert await store.get(CONFIGMAP, "default", "guarded") is not None
     stored = await registry.get(CONFIGMAP, "default", "guarded")
     remove_finalizer(stored, "a/two")
     await registry.update(CONFIGMAP, stored)
@@ -124,10 +124,10 @@ async def test_owner_index_finds_children_without_scanning(registry: Registry):
     child = configmap("child")
     set_controller_reference(child, owner)
     await registry.create(CONFIGMAP, child)
-    refs = await registry.store.owned_by(owner.metadata.uid)
+    refs = await registry.owned_by(owner.metadata.uid)
     assert [(r.kind.kind, r.namespace, r.name) for r in refs] == [("ConfigMap", "default", "child")]
     await registry.delete(CONFIGMAP, "default", "child")
-    assert await registry.store.owned_by(owner.metadata.uid) == []
+    assert await registry.owned_by(owner.metadata.uid) == []
 
 
 async def test_limavm_names_are_unique_across_namespaces_even_when_racing(registry: Registry):
@@ -144,7 +144,7 @@ async def test_limavm_names_are_unique_across_namespaces_even_when_racing(regist
     await registry.create(LIMAVM, limavm("same", "ns-c"))
 
 
-async def test_companions_are_created_in_the_same_transaction(registry: Registry):
+async def test_companions_are_created_in_the_same_transaction(registry: Registry, store: EtcdStore):
     await registry.create(CONFIGMAP, configmap("vm2-template", x="old"))
 
     async def template_for(vm):
@@ -154,21 +154,21 @@ async def test_companions_are_created_in_the_same_transaction(registry: Registry
 
     with pytest.raises(AlreadyExistsError, match="vm2-template"):
         await registry.create(LIMAVM, limavm("vm2"), companions=template_for)
-    assert await registry.store.get(LIMAVM, "default", "vm2") is None
+    assert await store.get(LIMAVM, "default", "vm2") is None
 
 
-async def test_dry_run_writes_nothing(registry: Registry):
+async def test_dry_run_writes_nothing(registry: Registry, store: EtcdStore):
     result = await registry.create(CONFIGMAP, configmap("dry"), dry_run=True)
     assert result.metadata.name == "dry"
-    assert await registry.store.get(CONFIGMAP, "default", "dry") is None
+    assert await store.get(CONFIGMAP, "default", "dry") is None
 
 
-async def test_missing_required_field_is_invalid(registry: Registry):
+async def test_missing_required_field_is_invalid(registry: Registry, store: EtcdStore):
     vm = limavm("no-template")
     vm.spec.template_ref.name = ""
     with pytest.raises(InvalidError, match=r"spec\.templateRef\.name: Required value"):
         await registry.create(LIMAVM, vm)
-    assert await registry.store.get(LIMAVM, "default", "no-template") is None
+    assert await store.get(LIMAVM, "default", "no-template") is None
 
 
 async def test_a_cached_guess_is_only_used_for_the_named_version_and_cas_catches_staleness(
@@ -192,7 +192,7 @@ async def test_a_cached_guess_is_only_used_for_the_named_version_and_cas_catches
     written = await cached.update(CONFIGMAP, current)
     assert written.data["x"] == "4"
 
-    # An unconditional write never trusts the cache.
+    # An unconditional write may start from the stale cache; the CAS catches it.
     unconditional = await cached.update(CONFIGMAP, configmap("cached", x="5"))
     assert unconditional.data["x"] == "5"
     assert (await plain.get(CONFIGMAP, "default", "cached")).data["x"] == "5"

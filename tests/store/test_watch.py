@@ -14,7 +14,7 @@ import pytest
 from rdd.errors import GoneError
 from rdd.kinds import CONFIGMAP
 from rdd.stack.etcd import start_etcd, unix_listen
-from rdd.store.etcd import EtcdStore, StoreEvent
+from rdd.store.etcdclient import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
 from tests.support.objects import configmap
 from tests.support.waiting import eventually

@@ -22,7 +22,7 @@ from rdd.logs import parse
 from rdd.retry import retry_on_conflict
 from rdd.stack.records import component_of
 from rdd.stack.supervisor import Supervisor
-from rdd.store.etcd import EtcdStore
+from rdd.store.etcdclient import EtcdStore
 from rdd.transport.channels import Credentials, open_channel
 from rdd.transport.clientconfig import read_config
 from rdd.transport.sockets import join_targets

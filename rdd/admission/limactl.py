@@ -6,12 +6,17 @@ a template we admit is one Lima takes too. Asynchronous and bounded: limactl
 runs as an asyncio subprocess with LIMA_HOME=<lima_home> and a timeout. With
 no limactl on PATH, or one that cannot judge (run as root, hung), it answers
 "no problems" and admission goes on with rdd's own checks (said in the log).
+
+Verdicts are remembered by template text (a few dozen): creating a LimaVM
+reviews its template twice (the LimaVM's review, then the copy it is created
+with), and the same limactl gives the same answer for the same text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -30,6 +35,8 @@ VALIDATE_TIMEOUT_SECONDS = 5.0
 FORMS: tuple[tuple[str, ...], ...] = (("template", "validate"), ("validate",))
 #: The file's base name must be a valid instance name (limactl derives one from it).
 FILE_NAME = "template.yaml"
+#: Verdicts remembered (by template digest); the oldest is forgotten first.
+REMEMBERED_VERDICTS = 64
 
 
 class LimactlValidator:
@@ -47,15 +54,29 @@ class LimactlValidator:
         self._base_env = env
         self._forms = FORMS
         self._said: set[str] = set()
+        self._verdicts: dict[bytes, list[str]] = {}
 
     async def problems(self, template: str) -> list[str]:
         """Lima's complaints about `template`, one per error; empty when it
         accepts it, or when there is no limactl that can say."""
+        digest = hashlib.sha256(template.encode()).digest()
+        known = self._verdicts.get(digest)
+        if known is not None:
+            return list(known)
+        verdict = await self._judge(template)
+        if verdict is not None:
+            if len(self._verdicts) >= REMEMBERED_VERDICTS:
+                del self._verdicts[next(iter(self._verdicts))]
+            self._verdicts[digest] = verdict
+        return list(verdict or [])
+
+    async def _judge(self, template: str) -> list[str] | None:
+        """limactl's verdict; None when no limactl could judge (not remembered)."""
         env = dict(os.environ if self._base_env is None else self._base_env)
         limactl = shutil.which("limactl", path=env.get("PATH"))
         if limactl is None:
             self._say_once("no limactl on PATH: templates get rdd's own checks only")
-            return []
+            return None
         env["LIMA_HOME"] = str(self._lima_home)
         with tempfile.TemporaryDirectory(prefix="rdd-validate-") as tmp:
             path = Path(tmp) / FILE_NAME
@@ -63,16 +84,16 @@ class LimactlValidator:
             for form in self._forms:
                 verdict = await self._ask(limactl, [*form, "--tty=false", str(path)], env)
                 if verdict is None:
-                    return []
+                    return None
                 if verdict.unsupported:
                     continue
                 self._forms = (form,)
                 if verdict.failure:
                     self._say_once(f"limactl cannot validate templates: {verdict.failure}")
-                    return []
+                    return None
                 return list(verdict.problems)
         self._say_once("limactl has neither `template validate` nor `validate`")
-        return []
+        return None
 
     async def _ask(
         self, limactl: str, args: Sequence[str], env: dict[str, str]
