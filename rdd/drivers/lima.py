@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdd.drivers import events, watching
+from rdd.drivers import hostagent_events, watching
 from rdd.drivers.base import (
     ABSENT,
     HA_PID,
@@ -245,7 +245,7 @@ class LimaDriver:
         """Notify when a booting VM becomes Running and when one of its processes exits."""
         exits = [asyncio.create_task(watching.wait_pid_exit(pid)) for pid in watch.pids]
         boot: asyncio.Task[str] | None = None
-        if watching.read_boot_phase(self._dir(name)) in events.BEFORE_RUNNING:
+        if watching.read_boot_phase(self._dir(name)) in hostagent_events.BEFORE_RUNNING:
             boot = asyncio.create_task(watching.wait_for_boot(self._dir(name)))
         waiting: set[asyncio.Task[Any]] = {*exits, *([boot] if boot else [])}
         try:
@@ -390,7 +390,7 @@ class LimaDriver:
             if talk.done():
                 _, err = talk.result()
                 if start.proc.returncode != 0:
-                    error = events.limactl_error(err.decode(errors="replace"))
+                    error = hostagent_events.limactl_error(err.decode(errors="replace"))
             else:
                 error = self._agent_death_message(name)
                 await _kill(start.proc)

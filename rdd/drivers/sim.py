@@ -24,7 +24,7 @@ from pathlib import Path
 
 import rdd
 from rdd import procs
-from rdd.drivers import events, watching
+from rdd.drivers import hostagent_events, watching
 from rdd.drivers.base import (
     ABSENT,
     BROKEN,
@@ -185,9 +185,9 @@ class SimDriver:
             return InstanceStatus(STOPPED, message=self._exit_messages.get(name, ""))
         self._ensure_watched(name, pid)
         phase = watching.read_boot_phase(inst)
-        if phase == events.RUNNING:
+        if phase == hostagent_events.RUNNING:
             return InstanceStatus(RUNNING, pid=pid)
-        if phase == events.EXITING:
+        if phase == hostagent_events.EXITING:
             return InstanceStatus(RUNNING, pid=pid, message="shutting down")
         return InstanceStatus(STARTING, pid=pid)
 
@@ -284,7 +284,7 @@ class SimDriver:
         boot_task = asyncio.create_task(watching.wait_for_boot(inst))
         try:
             await asyncio.wait({exit_task, boot_task}, return_when=asyncio.FIRST_COMPLETED)
-            if not exit_task.done() and _finished_with(boot_task, events.RUNNING):
+            if not exit_task.done() and _finished_with(boot_task, hostagent_events.RUNNING):
                 log.info("event=vm_running name=%s pid=%s", name, agent.pid)
                 self._notify(name)
             await exit_task

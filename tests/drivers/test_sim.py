@@ -21,7 +21,7 @@ from rdd.drivers.base import (
     STOPPED,
     DriverError,
 )
-from rdd.drivers.events import parse_events
+from rdd.drivers.hostagent_events import parse_events
 from rdd.drivers.sim import SimDriver
 from tests.drivers.conftest import TEMPLATE, Recorder, processes_mentioning, until
 from tests.helpers import eventually
