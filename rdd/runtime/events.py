@@ -9,9 +9,10 @@ import logging
 from typing import Any
 
 from rdd.api.core.v1 import core_pb2
-from rdd.errors import ApiError, ConflictError
+from rdd.errors import ApiError
 from rdd.kinds import EVENT
 from rdd.meta.conditions import now_rfc3339
+from rdd.retry import retry_on_conflict
 from rdd.store import rules
 from rdd.store.etcd import EtcdStore, Write
 
@@ -45,15 +46,13 @@ class EventRecorder:
             reason,
             message,
         )
-        for _ in range(3):
-            try:
-                await self._upsert(obj, namespace, name, event_type, reason, message)
-                return
-            except ConflictError:
-                continue
-            except ApiError as exc:
-                log.warning("event=event_record_failed name=%s error=%s", name, exc.message)
-                return
+        try:
+            await retry_on_conflict(
+                lambda: self._upsert(obj, namespace, name, event_type, reason, message),
+                attempts=3,
+            )
+        except ApiError as exc:
+            log.warning("event=event_record_failed name=%s error=%s", name, exc.message)
 
     async def _upsert(
         self, obj: Any, namespace: str, name: str, event_type: str, reason: str, message: str

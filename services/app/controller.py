@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: The names the App gives what it creates (the original's).
 CHILD_NAME = "rd"
+#: The App informer's index of Apps by the namespace their children live in.
+NAMESPACE_INDEX = "namespace"
 
 
 @dataclass
@@ -60,6 +62,7 @@ class AppController:
     def __init__(self, context: AppContext) -> None:
         self.ctx = context
         self.controller = Controller("app", self.reconcile, workers=2)
+        context.apps.add_index(NAMESPACE_INDEX, lambda app: (app_namespace(app),))
         context.apps.add_handler(self._on_app)
         context.limavms.add_handler(self._on_child)
         context.configmaps.add_handler(self._on_child)
@@ -69,12 +72,24 @@ class AppController:
         self.controller.enqueue(("", obj.metadata.name))
 
     def _on_child(self, old: Any | None, new: Any | None) -> None:
-        """A LimaVM or ConfigMap change in an App's namespace enqueues that App
-        (ownership may already be released, so match by namespace)."""
-        obj = subject(old, new)
-        for app in self.ctx.apps.list():
-            if app_namespace(app) == obj.metadata.namespace:
-                self.controller.enqueue(("", app.metadata.name))
+        """A LimaVM or ConfigMap change enqueues the App its ownerReference
+        names (before or after the change). One with no owner left (released
+        by a deleting App, which waits for it to go) enqueues the Apps of its
+        namespace, found through an informer index."""
+        owners = {
+            ref.name
+            for obj in (old, new)
+            if obj is not None
+            for ref in obj.metadata.owner_references
+            if ref.kind == APP.kind
+        }
+        if not owners:
+            namespace = subject(old, new).metadata.namespace
+            owners = {
+                app.metadata.name for app in self.ctx.apps.by_index(NAMESPACE_INDEX, namespace)
+            }
+        for name in owners:
+            self.controller.enqueue(("", name))
 
     async def start(self) -> None:
         for informer in (self.ctx.apps, self.ctx.limavms, self.ctx.configmaps):

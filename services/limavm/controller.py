@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 PREPARE_RETRY_SECONDS = 30.0
 #: A failed stop is tried again after this long.
 STOP_RETRY_SECONDS = 2.0
+#: The LimaVM informer's index by name: a driver notifies by instance name.
+NAME_INDEX = "name"
 
 
 @dataclass
@@ -100,6 +102,7 @@ class LimaVMController:
         self.controller = Controller("limavm", self.reconcile, workers=4)
         self.status = StatusWriter(context.registry, context.recorder)
         self._instances: dict[str, _Instance] = {}
+        context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
         context.vms.add_handler(self._on_vm)
         context.configmaps.add_handler(self._on_configmap)
 
@@ -118,9 +121,8 @@ class LimaVMController:
 
     def notify(self, name: str) -> None:
         """Driver callback: an instance changed on its own."""
-        for vm in self.ctx.vms.list():
-            if vm.metadata.name == name:
-                self.controller.enqueue((vm.metadata.namespace, name))
+        for vm in self.ctx.vms.by_index(NAME_INDEX, name):
+            self.controller.enqueue((vm.metadata.namespace, name))
 
     # Lifecycle -----------------------------------------------------------------
 

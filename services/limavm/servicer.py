@@ -19,6 +19,7 @@ from rdd.drivers.base import instance_dir
 from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
+from rdd.retry import Backoff
 from rdd.rpc_status import code_for
 from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
@@ -95,7 +96,7 @@ class LimaVMServicer(ResourceServicer):
         """Set `gone` once the LimaVM `uid` is deleting or deleted, learnt
         from a watch on the namespace's LimaVMs (a list gives the revision to
         watch from; listed again after a compaction or a failed list)."""
-        delay = RELIST_DELAY
+        backoff = Backoff(initial=RELIST_DELAY, cap=RELIST_DELAY_MAX)
         while True:
             try:
                 vms, revision = await self._registry.list(LIMAVM, namespace)
@@ -105,7 +106,7 @@ class LimaVMServicer(ResourceServicer):
                 events = self._registry.watch(LIMAVM, namespace, revision)
                 try:
                     async for event in events:
-                        delay = RELIST_DELAY
+                        backoff.reset()
                         obj = event.obj
                         if obj.metadata.name == name and (
                             event.type == "DELETED" or obj.metadata.uid != uid or is_deleting(obj)
@@ -117,8 +118,7 @@ class LimaVMServicer(ResourceServicer):
                 log.info("event=logs_watch_ended name=%s", name)
             except ApiError as error:
                 log.info("event=logs_watch_retry name=%s error=%r", name, error.message)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RELIST_DELAY_MAX)
+            await asyncio.sleep(backoff.next())
         gone.set()
 
 
