@@ -19,11 +19,11 @@ from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
 from rdd.errors import AlreadyExistsError, ConflictError, NotFoundError
 from rdd.kinds import APP
-from rdd.meta.conditions import describe
+from rdd.meta.conditions import ConditionType, describe
 from rdd.meta.names import APP_NAME
 
 CONFLICT_RETRIES = 5
-SETTLED = "Settled"
+SETTLED = ConditionType.SETTLED
 
 Seen = dict[str, tuple[str, str, str]]
 

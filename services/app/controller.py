@@ -32,6 +32,7 @@ from rdd.meta.owners import controller_ref, is_controlled_by, set_controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
+from rdd.runtime.reporting import Reporter
 from rdd.store.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class AppController:
     def __init__(self, context: AppContext) -> None:
         self.ctx = context
         self.controller = Controller("app", self.reconcile, workers=2)
+        self.reporter = Reporter(APP, context.registry, context.recorder)
         context.apps.add_index(NAMESPACE_INDEX, lambda app: (app_namespace(app),))
         context.apps.add_handler(self._on_app)
         context.limavms.add_handler(self._on_child)
@@ -197,14 +199,7 @@ class AppController:
             conditions.set_condition(updated.status.conditions, condition, now=now)
         for stale in {c.type for c in updated.status.conditions} - {c.type for c in wanted}:
             conditions.remove_condition(updated.status.conditions, stale)
-        if updated.status == app.status:
-            return
-        await self.ctx.registry.update_status(APP, updated)
-        for changed in conditions.condition_changes(
-            app.status.conditions, updated.status.conditions
-        ):
-            event_type = "Warning" if changed.reason.endswith("Failed") else "Normal"
-            await self.ctx.recorder.record(updated, event_type, changed.reason, changed.message)
+        await self.reporter.write(app, updated)
 
     async def _finalize(self, app: Any) -> Outcome:
         """Release and delete what the App owns; once the LimaVM is gone

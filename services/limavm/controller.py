@@ -38,6 +38,7 @@ from rdd.drivers.base import ABSENT, RUNNING, STOPPED, Driver, DriverError, Inst
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
+from rdd.meta.conditions import Reason
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
 from rdd.meta.names import (
     CLEANUP_FINALIZER,
@@ -49,6 +50,7 @@ from rdd.meta.owners import controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome, RequeueAfter
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
+from rdd.runtime.reporting import Reporter
 from rdd.store.registry import Registry
 from rdd.templates.rendering import is_built_from, render_for_arch
 
@@ -100,7 +102,7 @@ class LimaVMController:
     def __init__(self, context: LimaVMContext) -> None:
         self.ctx = context
         self.controller = Controller("limavm", self.reconcile, workers=4)
-        self.status = StatusWriter(context.registry, context.recorder)
+        self.status = StatusWriter(Reporter(LIMAVM, context.registry, context.recorder))
         self._instances: dict[str, _Instance] = {}
         context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
         context.vms.add_handler(self._on_vm)
@@ -175,7 +177,7 @@ class LimaVMController:
         if TEMPLATE_KEY not in template.data:
             message = f'template ConfigMap "{template.metadata.name}" has no "{TEMPLATE_KEY}" entry'
             await self.status.write(
-                vm, {CREATED: ConditionValue(conditions.FALSE, "CreateFailed", message)}
+                vm, {CREATED: ConditionValue(conditions.FALSE, Reason.CREATE_FAILED, message)}
             )
             return DONE
         arch = vm.status.arch or self.ctx.host_arch
@@ -217,7 +219,7 @@ class LimaVMController:
         now = time.monotonic()
         if memo.failure is not None and (
             memo.failure_yaml != lima_yaml
-            or (memo.failure.reason == "StartFailed" and not vm.spec.running)
+            or (memo.failure.reason == Reason.START_FAILED and not vm.spec.running)
         ):
             memo.failure = None
         observed = Observed(
@@ -260,7 +262,7 @@ class LimaVMController:
                 try:
                     await driver.reconfigure(name, lima_yaml)
                 except DriverError as exc:
-                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.START_FAILED, exc.message), lima_yaml)
                     return RequeueAfter(STOP_RETRY_SECONDS)
                 memo.failure = None
                 log.info("event=reconfigured name=%s", name)
@@ -270,14 +272,14 @@ class LimaVMController:
                     await driver.start(name)
                     memo.failure = None
                 except DriverError as exc:
-                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.START_FAILED, exc.message), lima_yaml)
             case VMAction.STOP | VMAction.FORCE_STOP:
                 timeout = self.ctx.stop_timeout if action is VMAction.STOP else 0.0
                 try:
                     await driver.stop(name, timeout=timeout)
                     memo.failure = None
                 except DriverError as exc:
-                    self._fail(memo, Failure("StopFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.STOP_FAILED, exc.message), lima_yaml)
                     return RequeueAfter(STOP_RETRY_SECONDS)
             case VMAction.CLEAR_RESTART_REQUEST:
                 updated = copy_vm(vm)
@@ -355,7 +357,7 @@ def _with_start_backoff(name: str, observed: Observed, memo: _Instance, now: flo
     failed = stopped_unasked(observed) or (
         observed.state == STOPPED
         and observed.failure is not None
-        and observed.failure.reason == "StartFailed"
+        and observed.failure.reason == Reason.START_FAILED
     )
     if failed and not memo.counted:
         stable = memo.running_since is not None and (

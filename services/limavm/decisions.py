@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
-from rdd.meta.conditions import FALSE, TRUE, UNKNOWN
+from rdd.meta.conditions import FALSE, TRUE, UNKNOWN, ConditionType, Reason
 from rdd.meta.loading import LoadError, load_yaml
 
-CREATED, RUNNING_CONDITION = "Created", "Running"
+CREATED, RUNNING_CONDITION = ConditionType.CREATED, ConditionType.RUNNING
 
 #: Restarts after consecutive failures wait RESTART_BACKOFF_BASE * 2**(n-2)
 #: seconds (the first restart is immediate), at most RESTART_BACKOFF_CAP.
@@ -42,7 +42,7 @@ class VMAction(enum.Enum):
 class Failure:
     """A driver operation of ours that raised: condition reason and message."""
 
-    reason: str  # StartFailed or StopFailed
+    reason: str  # Reason.START_FAILED or Reason.STOP_FAILED
     message: str
 
 
@@ -168,10 +168,10 @@ class ConditionValue:
 def created_condition(observed: Observed) -> ConditionValue:
     """Created: Unknown/Pending -> True/Created or False/CreateFailed (pure)."""
     if prepare_failed(observed):
-        return ConditionValue(FALSE, "CreateFailed", observed.message)
+        return ConditionValue(FALSE, Reason.CREATE_FAILED, observed.message)
     if observed.state in (ABSENT, PARTIAL, PREPARING):
-        return ConditionValue(UNKNOWN, "Pending", "Lima instance is being prepared")
-    return ConditionValue(TRUE, "Created", "Lima instance is created")
+        return ConditionValue(UNKNOWN, Reason.PENDING, "Lima instance is being prepared")
+    return ConditionValue(TRUE, Reason.CREATED, "Lima instance is created")
 
 
 def running_condition(observed: Observed) -> ConditionValue:
@@ -180,17 +180,17 @@ def running_condition(observed: Observed) -> ConditionValue:
     if failure is not None:
         return ConditionValue(FALSE, failure.reason, failure.message)
     if observed.state == RUNNING and observed.template_current and not observed.restart_requested:
-        return ConditionValue(TRUE, "Started", "Lima instance is running")
+        return ConditionValue(TRUE, Reason.STARTED, "Lima instance is running")
     if stopped_unasked(observed):
-        return ConditionValue(FALSE, "StartFailed", observed.message)
+        return ConditionValue(FALSE, Reason.START_FAILED, observed.message)
     if observed.state == STARTING or (observed.running_wanted and observed.state != RUNNING):
-        return ConditionValue(FALSE, "Starting", "Lima instance is starting")
+        return ConditionValue(FALSE, Reason.STARTING, "Lima instance is starting")
     if observed.state == RUNNING:
-        return ConditionValue(FALSE, "Starting", "Lima instance is restarting")
-    return ConditionValue(FALSE, "Stopped", "Lima instance is stopped")
+        return ConditionValue(FALSE, Reason.STARTING, "Lima instance is restarting")
+    return ConditionValue(FALSE, Reason.STOPPED, "Lima instance is stopped")
 
 
 def counts_as_start(previous_status: str, previous_reason: str, new_status: str) -> bool:
     """restartCount grows when Running turns True after we started the VM,
     not when a restarted controller finds it already running (pure)."""
-    return new_status == TRUE and previous_status != TRUE and previous_reason == "Starting"
+    return new_status == TRUE and previous_status != TRUE and previous_reason == Reason.STARTING
