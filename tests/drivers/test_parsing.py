@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rdd import procs
+from rdd.config import ServiceSettings, SettingsError, env_seconds
 from rdd.drivers import (
     host_arch,
     hostagent_events,
@@ -37,7 +38,7 @@ from rdd.drivers.limactl import (
     logrus_json_msg,
     parse_list_output,
 )
-from rdd.drivers.sim import float_env, is_sim_agent
+from rdd.drivers.sim import is_sim_agent
 
 
 def test_rfc3339nano_trims_trailing_zeros_like_go() -> None:
@@ -255,25 +256,33 @@ def test_is_sim_agent_checks_module_and_pidfile(tmp_path: Path) -> None:
     assert is_sim_agent(None, pidfile)
 
 
-def test_float_env() -> None:
-    assert float_env({}, "K", 2.0) == 2.0
-    assert float_env({"K": "0.25"}, "K", 2.0) == 0.25
-    with pytest.raises(DriverError, match="number of seconds"):
-        float_env({"K": "soon"}, "K", 2.0)
-    with pytest.raises(DriverError, match="negative"):
-        float_env({"K": "-1"}, "K", 2.0)
+def test_env_seconds() -> None:
+    assert env_seconds({}, "K", 2.0) == 2.0
+    assert env_seconds({"K": "0.25"}, "K", 2.0) == 0.25
+    with pytest.raises(SettingsError, match="number of seconds"):
+        env_seconds({"K": "soon"}, "K", 2.0)
+    with pytest.raises(SettingsError, match="negative"):
+        env_seconds({"K": "-1"}, "K", 2.0)
 
 
 def test_select_driver(tmp_path: Path) -> None:
-    assert select_driver({"RDD_VM_DRIVER": "sim"}) == ("sim", "RDD_VM_DRIVER=sim")
-    assert select_driver({"PATH": str(tmp_path)})[0] == "sim"
+    assert select_driver("sim", {}) == ("sim", "RDD_VM_DRIVER=sim")
+    assert select_driver("", {"PATH": str(tmp_path)})[0] == "sim"
     limactl = tmp_path / "limactl"
     limactl.write_text("#!/bin/sh\n")
     limactl.chmod(0o755)
-    name, reason = select_driver({"PATH": str(tmp_path)})
+    name, reason = select_driver("", {"PATH": str(tmp_path)})
     assert (name, reason) == ("lima", f"limactl found at {limactl}")
-    with pytest.raises(DriverError, match="RDD_VM_DRIVER"):
-        select_driver({"RDD_VM_DRIVER": "qemu"})
+    with pytest.raises(SettingsError, match="RDD_VM_DRIVER"):
+        ServiceSettings.from_env({"RDD_VM_DRIVER": "qemu"}, machine="x86_64")
+
+
+def test_drivers_get_their_timings_from_settings(tmp_path: Path) -> None:
+    settings = ServiceSettings.from_env(
+        {"RDD_SIM_BOOT_SECONDS": "0.5", "RDD_SIM_PREPARE_SECONDS": "1"}, machine="x86_64"
+    )
+    driver = make_driver("sim", tmp_path, lambda _: None, settings)
+    assert (driver._boot_seconds, driver._prepare_seconds) == (0.5, 1.0)  # type: ignore[attr-defined]
 
 
 def test_make_driver(tmp_path: Path) -> None:
@@ -293,12 +302,12 @@ def test_normalize_arch(machine: str, arch: str) -> None:
 
 def test_host_arch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert host_arch({"RDD_HOST_ARCH": "aarch64"}) == "aarch64"
-    with pytest.raises(DriverError, match="RDD_HOST_ARCH"):
+    with pytest.raises(SettingsError, match="RDD_HOST_ARCH"):
         host_arch({"RDD_HOST_ARCH": "arm64"})
     monkeypatch.setattr("platform.machine", lambda: "arm64")
     assert host_arch({}) == "aarch64"
     monkeypatch.setattr("platform.machine", lambda: "riscv64")
-    with pytest.raises(DriverError, match="unsupported host architecture"):
+    with pytest.raises(SettingsError, match='architecture "riscv64" is not supported'):
         host_arch({})
 
 

@@ -65,7 +65,7 @@ async def test_prepare_rejects_an_unknown_arch(sim: SimDriver) -> None:
 async def test_delete_during_preparation_removes_everything(
     lima_home: Path, recorder: Recorder
 ) -> None:
-    driver = SimDriver(lima_home, recorder, env={"RDD_SIM_PREPARE_SECONDS": "30"})
+    driver = SimDriver(lima_home, recorder, prepare_seconds=30)
     preparing = asyncio.create_task(driver.prepare("rd", TEMPLATE, "x86_64"))
     await eventually(lambda: (lima_home / "rd" / SENTINEL).exists())
     assert await state(driver) == PREPARING
@@ -80,7 +80,7 @@ async def test_delete_during_preparation_removes_everything(
 async def test_preparation_survives_its_caller_and_notifies(
     lima_home: Path, recorder: Recorder
 ) -> None:
-    driver = SimDriver(lima_home, recorder, env={"RDD_SIM_PREPARE_SECONDS": "0.3"})
+    driver = SimDriver(lima_home, recorder, prepare_seconds=0.3)
     caller = asyncio.create_task(driver.prepare("rd", TEMPLATE, "x86_64"))
     await eventually(lambda: (lima_home / "rd" / SENTINEL).exists())
     caller.cancel()
