@@ -54,6 +54,7 @@ from rdd.drivers.base import (
     STARTING,
     STOPPED,
     DriverError,
+    InstanceFolders,
     InstanceStatus,
     Notify,
     instance_dir,
@@ -118,7 +119,7 @@ class _Watch:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class LimaDriver:
+class LimaDriver(InstanceFolders):
     name = "lima"
 
     def __init__(

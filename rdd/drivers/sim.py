@@ -40,6 +40,7 @@ from rdd.drivers.base import (
     STARTING,
     STOPPED,
     DriverError,
+    InstanceFolders,
     InstanceStatus,
     Notify,
     instance_dir,
@@ -90,7 +91,7 @@ class _Agent:
     stopping: bool = False
 
 
-class SimDriver:
+class SimDriver(InstanceFolders):
     name = "sim"
 
     def __init__(

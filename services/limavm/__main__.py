@@ -85,7 +85,6 @@ async def main() -> None:
                     driver_name, settings.lima_home, notify, service, env=os.environ
                 ),
                 recorder=EventRecorder(store, component="limavm-controller"),
-                lima_home=settings.lima_home,
                 host_arch=arch,
                 stop_timeout=service.stop_timeout,
             )

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rdd.services.limavm.decisions import (
@@ -73,7 +72,6 @@ class LimaVMContext:
     configmaps: Informer
     driver: Driver
     recorder: EventRecorder
-    lima_home: Path
     host_arch: str
     #: Graceful stop budget (RDD_STOP_TIMEOUT_SECONDS); None: the driver's own.
     stop_timeout: float | None = None
@@ -213,7 +211,7 @@ class LimaVMController:
     async def _observe(self, vm: Any, lima_yaml: str) -> Observed:
         name = vm.metadata.name
         instance: InstanceStatus = await self.ctx.driver.status(name)
-        built_from = _read_lima_yaml(self.ctx.lima_home, name)
+        built_from = self.ctx.driver.built_template(name)
         current = built_from is None or is_built_from(built_from, lima_yaml)
         memo = self._instances.setdefault(name, _Instance())
         now = time.monotonic()
@@ -376,10 +374,3 @@ def _with_start_backoff(name: str, observed: Observed, memo: _Instance, now: flo
         return observed
     backoff = max(0.0, memo.not_before - now)
     return dataclasses.replace(observed, start_backoff=backoff)
-
-
-def _read_lima_yaml(lima_home: Path, name: str) -> str | None:
-    try:
-        return (lima_home / name / "lima.yaml").read_text()
-    except (FileNotFoundError, NotADirectoryError):
-        return None

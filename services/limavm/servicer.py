@@ -15,7 +15,7 @@ import grpc
 from rdd.services.limavm.logs import stream_logs
 
 from rdd.api.lima.v1alpha1 import limavm_pb2
-from rdd.drivers.base import instance_dir
+from rdd.drivers import Driver, make_driver
 from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
@@ -54,7 +54,10 @@ class LimaVMServicer(ResourceServicer):
         self._info = limavm_pb2.ServiceInfo(
             driver=driver, lima_home=str(lima_home), host_arch=host_arch
         )
-        self._lima_home = lima_home
+        # The driver answers where an instance's logs are. This one only
+        # answers that (every replica serves Logs; only the leader's
+        # controller drives VMs), so it is built with nothing to notify.
+        self._driver: Driver = make_driver(driver, lima_home, lambda _: None)
 
     async def Info(
         self, request: limavm_pb2.InfoRequest, context: grpc.aio.ServicerContext
@@ -78,9 +81,11 @@ class LimaVMServicer(ResourceServicer):
             watcher = asyncio.create_task(
                 self._watch_until_gone(namespace, request.name, vm.metadata.uid, gone)
             )
-        inst_dir = instance_dir(self._lima_home, request.name)
+        files = self._driver.log_files(request.name)
         try:
-            async for batch in stream_logs(inst_dir, follow=request.follow, gone=gone):
+            async for batch in stream_logs(
+                files.directory, follow=request.follow, gone=gone, sources=files.sources
+            ):
                 yield limavm_pb2.LogChunk(
                     lines=[limavm_pb2.LogLine(source=source, text=text) for source, text in batch]
                 )
