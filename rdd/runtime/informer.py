@@ -48,6 +48,8 @@ class Informer:
         self._index_funcs: dict[str, IndexFunc] = {}
         self._indexes: dict[str, dict[str, set[Key]]] = {}
         self._synced = asyncio.Event()
+        #: The etcd revision the cache is current to.
+        self._revision = 0
         self._task: asyncio.Task[None] | None = None
 
     def add_handler(self, handler: Handler) -> None:
@@ -96,6 +98,7 @@ class Informer:
                 self._synced.set()
                 backoff.reset()
                 async for event in self._store.watch(self.kind, self._namespace, revision):
+                    self._revision = max(self._revision, event.revision)
                     self._apply(event.type, event.obj)
             except GoneError as exc:
                 log.info("event=informer_relist kind=%s reason=%s", self.kind.kind, exc.message)
@@ -103,8 +106,22 @@ class Informer:
                 log.warning("event=informer_error kind=%s error=%s", self.kind.kind, exc.message)
                 await asyncio.sleep(backoff.next())
 
+    def note_written(self, obj: Any) -> None:
+        """A write of ours returned `obj`: cache it now (handlers are not
+        told; its watch event will be), so the next reconcile does not
+        read an older version and lose its write to a Conflict. Ignored once
+        the cache has seen anything later (a delete, say): etcd revisions are
+        global, so a newer cache already holds the truth."""
+        if _version(obj) <= self._revision:
+            return
+        key = key_of(obj)
+        cached = self._cache.get(key)
+        if cached is None or _version(cached) < _version(obj):
+            self._store_obj(key, cached, obj)
+
     async def _relist(self) -> int:
         items, revision = await self._store.list(self.kind, self._namespace)
+        self._revision = max(self._revision, revision)
         fresh = {key_of(obj): obj for obj in items}
         for key, old in list(self._cache.items()):
             if key not in fresh:
@@ -125,6 +142,8 @@ class Informer:
                 self._store_obj(key, old, None)
             self._notify(old if old is not None else obj, None)
             return
+        if old is not None and _version(old) > _version(obj):
+            return  # a write of ours already cached (note_written); its own event follows
         self._store_obj(key, old, obj)
         self._notify(old, obj)
 
@@ -153,6 +172,10 @@ class Informer:
                 handler(old, new)
             except Exception:
                 log.exception("event=handler_failed kind=%s", self.kind.kind)
+
+
+def _version(obj: Any) -> int:
+    return int(obj.metadata.resource_version or 0)
 
 
 def cache_of(*informers: Informer) -> Callable[[Kind, str, str], Any | None]:

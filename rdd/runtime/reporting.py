@@ -12,6 +12,7 @@ from typing import Any
 from rdd.kinds import Kind
 from rdd.meta.conditions import condition_changes, event_type_for
 from rdd.runtime.events import EventRecorder
+from rdd.runtime.informer import Informer
 from rdd.store.registry import Registry
 
 
@@ -20,6 +21,8 @@ class Reporter:
     kind: Kind
     registry: Registry
     recorder: EventRecorder
+    #: The controller's informer of `kind`: told of each write (note_written).
+    informer: Informer | None = None
 
     async def write(self, before: Any, after: Any) -> Any:
         """Store `after`'s status when it differs from `before`'s, then an
@@ -28,6 +31,8 @@ class Reporter:
         if after.status == before.status:
             return before
         stored = await self.registry.update_status(self.kind, after)
+        if self.informer is not None:
+            self.informer.note_written(stored)
         for changed in condition_changes(before.status.conditions, after.status.conditions):
             await self.recorder.record(
                 stored, event_type_for(changed.reason), changed.reason, changed.message

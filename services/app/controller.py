@@ -63,7 +63,7 @@ class AppController:
     def __init__(self, context: AppContext) -> None:
         self.ctx = context
         self.controller = Controller("app", self.reconcile, workers=2)
-        self.reporter = Reporter(APP, context.registry, context.recorder)
+        self.reporter = Reporter(APP, context.registry, context.recorder, informer=context.apps)
         context.apps.add_index(NAMESPACE_INDEX, lambda app: (app_namespace(app),))
         context.apps.add_handler(self._on_app)
         context.limavms.add_handler(self._on_child)
@@ -102,6 +102,7 @@ class AppController:
 
     async def shutdown(self) -> None:
         await self.controller.shutdown()
+        await self.ctx.recorder.shutdown()
         for informer in (self.ctx.configmaps, self.ctx.limavms, self.ctx.apps):
             await informer.shutdown()
 
@@ -114,7 +115,7 @@ class AppController:
         if not has_finalizer(app, CLEANUP_FINALIZER):
             updated = _copy(APP, app)
             add_finalizer(updated, CLEANUP_FINALIZER)
-            await self.ctx.registry.update(APP, updated)
+            self.ctx.apps.note_written(await self.ctx.registry.update(APP, updated))
             return DONE
         namespace = app_namespace(app)
         vm = self.ctx.limavms.get(namespace, CHILD_NAME)
@@ -147,6 +148,9 @@ class AppController:
         vm.spec.template_ref.namespace = namespace
         vm.spec.running = app.spec.running
         _own(vm, app)
+        # The LimaVM controller's own finalizer, set now: it would add it in
+        # a write of its own before doing anything else.
+        add_finalizer(vm, CLEANUP_FINALIZER)
         try:
             created = await self.ctx.limavm_client.create(vm)
         except AlreadyExistsError as exists:

@@ -1,39 +1,44 @@
 """The LimaVM controller: keeps each LimaVM's Lima instance as declared.
 
-Level-based: every pass re-reads the LimaVM, its template ConfigMap and the
-driver's view of the instance, performs one action (decisions.py), and
-writes status (reporting.py). The driver prepares in the background (status
-says Preparing, a delete cancels it) and notifies when an instance changes on
-its own (crash, boot, preparation done). A template change restarts the VM
-with its new lima.yaml; only a new arch or new images rebuild the instance.
-Restarts after failures back off exponentially."""
+Level-based, each pass a ladder: gone -> done; deleting -> finalize; no
+finalizer -> add it; no usable template -> say so. Otherwise it observes
+once (the LimaVM, its template ConfigMap, the driver's view of the
+instance), takes the one action that observation calls for (decisions.py),
+and writes status once, from that observation and the action's outcome
+(reporting.py); after an action it looks again. The driver prepares in the
+background (status says Preparing, a delete cancels it) and notifies when
+an instance changes on its own (crash, boot, preparation done). A template
+change restarts the VM with its new lima.yaml; only a new arch or new images
+rebuild the instance. Restarts after failures back off exponentially
+(decisions.account_restart)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rdd.services.limavm.decisions import (
     CREATED,
-    RESTART_BACKOFF_RESET_SECONDS,
     RUNNING_CONDITION,
     ConditionValue,
     Failure,
     Observed,
+    RestartStreak,
     VMAction,
+    account_restart,
     decide_vm_action,
     needs_rebuild,
+    prepare_backoff,
     requeue_after,
-    restart_delay,
-    stopped_unasked,
 )
 from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
-from rdd.drivers.base import ABSENT, RUNNING, STOPPED, Driver, DriverError, InstanceStatus
+from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
@@ -55,8 +60,6 @@ from rdd.templates.rendering import is_built_from, render_for_arch
 
 log = logging.getLogger(__name__)
 
-#: A failed preparation is retried after this long (or at once on a template change).
-PREPARE_RETRY_SECONDS = 30.0
 #: A failed stop is tried again after this long.
 STOP_RETRY_SECONDS = 2.0
 #: The LimaVM informer's index by name: a driver notifies by instance name.
@@ -87,20 +90,17 @@ class _Instance:
     #: The lima.yaml of the last preparation begun, and when it was seen failing.
     prepared_yaml: str = ""
     prepare_failed_at: float | None = None
-    #: Consecutive failed runs (start failures and crashes) and the backoff they earned.
-    failures: int = 0
-    not_before: float = 0.0
-    #: The current failure has been counted (reset by each start we make).
-    counted: bool = False
-    #: Since when the VM has been seen Running.
-    running_since: float | None = None
+    #: Failed runs in a row and the restart backoff they earned.
+    streak: RestartStreak = field(default_factory=RestartStreak)
 
 
 class LimaVMController:
     def __init__(self, context: LimaVMContext) -> None:
         self.ctx = context
         self.controller = Controller("limavm", self.reconcile, workers=4)
-        self.status = StatusWriter(Reporter(LIMAVM, context.registry, context.recorder))
+        self.status = StatusWriter(
+            Reporter(LIMAVM, context.registry, context.recorder, informer=context.vms)
+        )
         self._instances: dict[str, _Instance] = {}
         context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
         context.vms.add_handler(self._on_vm)
@@ -137,6 +137,7 @@ class LimaVMController:
     async def shutdown(self) -> None:
         await self.controller.shutdown()
         await self.ctx.driver.shutdown()  # cancels preparations in flight
+        await self.ctx.recorder.shutdown()
         await self.ctx.configmaps.shutdown()
         await self.ctx.vms.shutdown()
 
@@ -163,7 +164,7 @@ class LimaVMController:
         if not has_finalizer(vm, CLEANUP_FINALIZER):
             updated = copy_vm(vm)
             add_finalizer(updated, CLEANUP_FINALIZER)
-            await self.ctx.registry.update(LIMAVM, updated)
+            self.ctx.vms.note_written(await self.ctx.registry.update(LIMAVM, updated))
             return DONE
         template = self.ctx.configmaps.get(namespace, template_configmap_name(name))
         if template is None:
@@ -179,7 +180,7 @@ class LimaVMController:
             )
             return DONE
         arch = vm.status.arch or self.ctx.host_arch
-        lima_yaml = render_for_arch(template.data[TEMPLATE_KEY], arch)
+        lima_yaml = _render(template.data[TEMPLATE_KEY], arch)
 
         observed = await self._observe(vm, lima_yaml)
         action = decide_vm_action(observed)
@@ -190,22 +191,18 @@ class LimaVMController:
             observed.state,
             action.value,
         )
-        if action is VMAction.START and (stopped_unasked(observed) or observed.failure):
-            # Put the failure on record (and its Warning event) before the
-            # restart replaces it with Starting.
-            vm = await self.status.report(vm, observed, template, arch)
         outcome = await self._perform(vm, action, lima_yaml, arch)
         if action is VMAction.CLEAR_RESTART_REQUEST:
-            return outcome  # the LimaVM changed: its watch event brings the next pass
+            return outcome  # a metadata write: its watch event brings the next pass
+        # The one status write: this observation, with what the action just
+        # taught (a failure of ours, or none any more).
+        memo = self._instances.setdefault(name, _Instance())
+        await self.status.report(
+            vm, dataclasses.replace(observed, failure=memo.failure), template, arch
+        )
         if action is not VMAction.NOTHING:
-            observed = await self._observe(vm, lima_yaml)
-        await self.status.report(vm, observed, template, arch)
-        if outcome is not DONE:
-            return outcome
-        following = decide_vm_action(observed)
-        if following not in (VMAction.NOTHING, action):
-            return RequeueAfter(0)  # the next step can be taken now
-        wait = requeue_after(observed, following)
+            return RequeueAfter(0) if outcome is DONE else outcome  # look again
+        wait = requeue_after(observed, action)
         return DONE if wait is None else RequeueAfter(wait)
 
     async def _observe(self, vm: Any, lima_yaml: str) -> Observed:
@@ -220,6 +217,10 @@ class LimaVMController:
             or (memo.failure.reason == Reason.START_FAILED and not vm.spec.running)
         ):
             memo.failure = None
+        failing = instance.state == ABSENT and bool(instance.message)
+        memo.prepare_failed_at, prepare_wait = prepare_backoff(
+            memo.prepare_failed_at, failing=failing and memo.prepared_yaml == lima_yaml, now=now
+        )
         observed = Observed(
             running_wanted=vm.spec.running,
             state=instance.state,
@@ -230,20 +231,18 @@ class LimaVMController:
             and needs_rebuild(built_from, lima_yaml),
             restart_requested=RESTART_ANNOTATION in vm.metadata.annotations,
             failure=memo.failure,
-            prepare_backoff=self._prepare_backoff(memo, instance, lima_yaml, now),
+            prepare_backoff=prepare_wait,
         )
-        return _with_start_backoff(name, observed, memo, now)
-
-    @staticmethod
-    def _prepare_backoff(
-        memo: _Instance, instance: InstanceStatus, lima_yaml: str, now: float
-    ) -> float:
-        """Seconds until a failed preparation of this template is tried again."""
-        if instance.state != ABSENT or not instance.message or memo.prepared_yaml != lima_yaml:
-            return 0.0
-        if memo.prepare_failed_at is None:
-            memo.prepare_failed_at = now
-        return max(0.0, memo.prepare_failed_at + PREPARE_RETRY_SECONDS - now)
+        before = memo.streak
+        memo.streak, start_wait = account_restart(before, observed, now=now)
+        if memo.streak.failures != before.failures or memo.streak.not_before != before.not_before:
+            log.info(
+                "event=vm_failed name=%s failures=%d restart_in=%.1fs",
+                name,
+                memo.streak.failures,
+                start_wait,
+            )
+        return dataclasses.replace(observed, start_backoff=start_wait)
 
     async def _perform(self, vm: Any, action: VMAction, lima_yaml: str, arch: str) -> Outcome:
         name = vm.metadata.name
@@ -265,7 +264,7 @@ class LimaVMController:
                 memo.failure = None
                 log.info("event=reconfigured name=%s", name)
             case VMAction.START:
-                memo.counted = False
+                memo.streak = dataclasses.replace(memo.streak, counted=False)
                 try:
                     await driver.start(name)
                     memo.failure = None
@@ -282,7 +281,7 @@ class LimaVMController:
             case VMAction.CLEAR_RESTART_REQUEST:
                 updated = copy_vm(vm)
                 del updated.metadata.annotations[RESTART_ANNOTATION]
-                await self.ctx.registry.update(LIMAVM, updated)
+                self.ctx.vms.note_written(await self.ctx.registry.update(LIMAVM, updated))
             case VMAction.NOTHING:
                 pass
         return DONE
@@ -338,39 +337,15 @@ class LimaVMController:
             await registry.update(LIMAVM, updated)
         except ConflictError:
             return RequeueAfter(0)
+        except NotFoundError:
+            return DONE  # finalized in a pass before, from a cache behind etcd
         await self.ctx.recorder.record(vm, "Normal", "Deleted", "Lima instance removed")
         log.info("event=finalized key=%s/%s", vm.metadata.namespace, name)
         return DONE
 
 
-def _with_start_backoff(name: str, observed: Observed, memo: _Instance, now: float) -> Observed:
-    """Count a failed run once, and say how long until the next start may go."""
-    if not observed.running_wanted:
-        memo.failures, memo.not_before, memo.counted, memo.running_since = 0, 0.0, False, None
-        return observed
-    if observed.state == RUNNING:
-        if memo.running_since is None:
-            memo.running_since = now
-        memo.counted = False
-    failed = stopped_unasked(observed) or (
-        observed.state == STOPPED
-        and observed.failure is not None
-        and observed.failure.reason == Reason.START_FAILED
-    )
-    if failed and not memo.counted:
-        stable = memo.running_since is not None and (
-            now - memo.running_since >= RESTART_BACKOFF_RESET_SECONDS
-        )
-        memo.failures = 1 if stable else memo.failures + 1
-        memo.not_before = now + restart_delay(memo.failures)
-        memo.counted, memo.running_since = True, None
-        log.info(
-            "event=vm_failed name=%s failures=%d restart_in=%.1fs",
-            name,
-            memo.failures,
-            restart_delay(memo.failures),
-        )
-    if not failed:
-        return observed
-    backoff = max(0.0, memo.not_before - now)
-    return dataclasses.replace(observed, start_backoff=backoff)
+@functools.lru_cache(maxsize=256)
+def _render(template_text: str, arch: str) -> str:
+    """render_for_arch, once per (template, arch): every pass asks, and
+    parsing YAML costs more than the rest of an idle pass."""
+    return render_for_arch(template_text, arch)

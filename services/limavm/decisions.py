@@ -23,6 +23,8 @@ RESTART_BACKOFF_BASE = 1.0
 RESTART_BACKOFF_CAP = 60.0
 #: A VM Running this long has recovered: its failure count starts again.
 RESTART_BACKOFF_RESET_SECONDS = 10.0
+#: A failed preparation is retried after this long (or at once on a template change).
+PREPARE_RETRY_SECONDS = 30.0
 
 
 class VMAction(enum.Enum):
@@ -123,6 +125,65 @@ def restart_delay(failures: int) -> float:
     if failures <= 1:
         return 0.0
     return min(RESTART_BACKOFF_BASE * 2 ** (failures - 2), RESTART_BACKOFF_CAP)
+
+
+@dataclass(frozen=True)
+class RestartStreak:
+    """Consecutive failed runs of one VM and the restart backoff they earned.
+    Times are the controller's monotonic clock."""
+
+    failures: int = 0
+    #: No start before this.
+    not_before: float = 0.0
+    #: The current failure has been counted (a start of ours clears it).
+    counted: bool = False
+    #: Since when the VM has been seen Running.
+    running_since: float | None = None
+
+
+def run_failed(observed: Observed) -> bool:
+    """The VM is down after a failed run: it stopped unasked, or our start raised."""
+    return stopped_unasked(observed) or (
+        observed.state == STOPPED
+        and observed.failure is not None
+        and observed.failure.reason == Reason.START_FAILED
+    )
+
+
+def account_restart(
+    streak: RestartStreak, observed: Observed, *, now: float
+) -> tuple[RestartStreak, float]:
+    """The streak after this observation, and the seconds before the VM may
+    be started again (pure). A failed run counts once; a VM that ran
+    RESTART_BACKOFF_RESET_SECONDS before failing starts a new streak; one
+    not wanted running has none."""
+    if not observed.running_wanted:
+        return RestartStreak(), 0.0
+    failures, not_before = streak.failures, streak.not_before
+    counted, running_since = streak.counted, streak.running_since
+    if observed.state == RUNNING:
+        running_since = now if running_since is None else running_since
+        counted = False
+    failed = run_failed(observed)
+    if failed and not counted:
+        stable = running_since is not None and now - running_since >= RESTART_BACKOFF_RESET_SECONDS
+        failures = 1 if stable else failures + 1
+        not_before = now + restart_delay(failures)
+        counted, running_since = True, None
+    after = RestartStreak(failures, not_before, counted, running_since)
+    return after, (max(0.0, not_before - now) if failed else 0.0)
+
+
+def prepare_backoff(
+    failed_at: float | None, *, failing: bool, now: float
+) -> tuple[float | None, float]:
+    """(when the current template's preparation was first seen failing, the
+    seconds until it is tried again) (pure). `failing`: the instance is
+    Absent with the error of a preparation of this very template."""
+    if not failing:
+        return failed_at, 0.0
+    failed_at = now if failed_at is None else failed_at
+    return failed_at, max(0.0, failed_at + PREPARE_RETRY_SECONDS - now)
 
 
 def _loads(text: str) -> Any:
