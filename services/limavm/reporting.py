@@ -21,7 +21,7 @@ from rdd.services.limavm.decisions import (
 )
 
 from rdd.api.meta.v1 import meta_pb2
-from rdd.drivers.base import ABSENT, PREPARING
+from rdd.drivers.base import ABSENT, PARTIAL, PREPARING
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
 from rdd.runtime.reporting import Reporter
@@ -41,7 +41,9 @@ class StatusWriter:
             CREATED: created_condition(observed),
             RUNNING_CONDITION: running_condition(observed),
         }
-        current_template = observed.template_current and observed.state not in (ABSENT, PREPARING)
+        # Only a built instance has applied a template (a Partial one is being rebuilt).
+        built = observed.state not in (ABSENT, PARTIAL, PREPARING)
+        current_template = observed.template_current and built
         return await self.write(
             vm,
             values,
