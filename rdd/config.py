@@ -1,8 +1,15 @@
-"""Settings every process reads from its environment, in one place.
+"""Every RDD_* value, parsed in one place.
 
-Each field says which variable sets it; CLI.md lists them for users.
-The one check that runs a program: as root, whether the `limactl` on PATH
-refuses root (Lima always does), so `rdd svc start` can say so up front."""
+`Settings`: where things are (every process, the CLI included).
+`ServiceSettings`: what the services run with (VM driver, host arch, sim
+timings, stop timeout, log level, metrics); drivers and controllers get
+these values, never the environment. The stack's own (RDD_LISTEN,
+RDD_ETCD_MEMBERS, RDD_REPLICAS) are parsed here too. Each field says which
+variable sets it; docs/configuration.md lists them for users.
+
+`environment_problems` is `rdd svc start`'s check: build them all, collect
+the errors. The one check that runs a program: as root, whether the
+`limactl` on PATH refuses root (Lima always does), so it can say so up front."""
 
 from __future__ import annotations
 
@@ -12,24 +19,24 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: RDD_VM_DRIVER's values; unset picks lima when limactl is on PATH, else sim.
 VM_DRIVERS = ("lima", "sim")
 #: RDD_HOST_ARCH's values; unset means the platform's (amd64 and arm64 are
 #: read as x86_64 and aarch64).
 HOST_ARCHES = ("x86_64", "aarch64")
-_PLATFORM_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-#: Variables that hold seconds: non-negative numbers (RDD_RPC_TIMEOUT > 0).
-SECONDS_VARIABLES = (
-    "RDD_SIM_BOOT_SECONDS",
-    "RDD_SIM_PREPARE_SECONDS",
-    "RDD_STOP_TIMEOUT_SECONDS",
-    "RDD_RPC_TIMEOUT",
-)
+#: platform.machine() values (lower case) -> Lima's architecture names.
+ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+#: Variables that hold seconds are non-negative numbers (RDD_RPC_TIMEOUT > 0).
 DEFAULT_RPC_TIMEOUT = 10.0
+DEFAULT_SIM_BOOT_SECONDS = 2.0
+DEFAULT_SIM_PREPARE_SECONDS = 0.0
 #: RDD_LOG_LEVEL's values, in any case; unset means INFO.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -110,7 +117,12 @@ def parse_listen(raw: str) -> Listen:
 
 
 class SettingsError(ValueError):
-    """An environment variable holds a value no process of the stack can use."""
+    """Environment variables hold values no process of the stack can use:
+    one message per variable in `problems`, all of them in str()."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 def _seconds_problem(name: str, raw: str) -> str | None:
@@ -124,55 +136,159 @@ def _seconds_problem(name: str, raw: str) -> str | None:
     return None
 
 
-def environment_problems(env: Mapping[str, str], *, machine: str | None = None) -> list[str]:
-    """What is wrong with the variables the services read, one message
-    each (`RDD_HOST_ARCH: must be x86_64 or aarch64, got "sparc"`); empty
-    when all is well. Checked by `rdd svc start` before anything is spawned,
-    so a bad value is one line on the CLI, not a service dying at start-up.
-    An empty variable counts as unset. `machine`: platform.machine() (tests).
-    RDD_VM_DRIVER=lima as root asks limactl whether it runs (Lima refuses
-    root, see lima_root_problem); unset, the services fall back to sim."""
-    found = []
+def env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A variable holding seconds, `default` when unset
+    or empty; SettingsError when it is not a usable number (pure)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    problem = _seconds_problem(name, raw)
+    if problem:
+        raise SettingsError(problem)
+    return float(raw)
+
+
+def normalize_arch(machine: str) -> str | None:
+    """Lima's name for a platform.machine() value, or None when we do not run it."""
+    return ARCH_ALIASES.get(machine.strip().lower())
+
+
+def host_arch(env: Mapping[str, str], *, machine: str | None = None) -> str:
+    """x86_64 or aarch64: RDD_HOST_ARCH when set, else the platform's
+    (`machine`: platform.machine(), for tests); SettingsError otherwise."""
+    arch = env.get("RDD_HOST_ARCH", "").strip()
+    if arch:
+        if arch not in HOST_ARCHES:
+            raise SettingsError(f'RDD_HOST_ARCH: must be x86_64 or aarch64, got "{arch}"')
+        return arch
+    machine = platform.machine() if machine is None else machine
+    found = normalize_arch(machine)
+    if found is None:
+        raise SettingsError(
+            f'RDD_HOST_ARCH: unset, and this host\'s architecture "{machine}" is not '
+            "supported: set it to x86_64 or aarch64"
+        )
+    return found
+
+
+def vm_driver(env: Mapping[str, str]) -> str:
+    """RDD_VM_DRIVER: lima, sim, or "" (choose: rdd.drivers.select_driver)."""
     driver = env.get("RDD_VM_DRIVER", "").strip()
     if driver and driver not in VM_DRIVERS:
-        found.append(f'RDD_VM_DRIVER: must be lima or sim, got "{driver}"')
-    lima_problem = lima_root_problem(env) if driver == "lima" else ""
-    if lima_problem:
-        found.append(f"RDD_VM_DRIVER=lima: {lima_problem}")
-    arch = env.get("RDD_HOST_ARCH", "").strip()
-    if arch and arch not in HOST_ARCHES:
-        found.append(f'RDD_HOST_ARCH: must be x86_64 or aarch64, got "{arch}"')
-    if not arch:
-        machine = platform.machine() if machine is None else machine
-        if _PLATFORM_ARCHES.get(machine.strip().lower()) is None:
-            found.append(
-                f'RDD_HOST_ARCH: unset, and this host\'s architecture "{machine}" is not '
-                "supported: set it to x86_64 or aarch64"
-            )
-    for name in SECONDS_VARIABLES:
-        raw = env.get(name, "").strip()
-        problem = _seconds_problem(name, raw) if raw else None
-        if problem:
-            found.append(problem)
-    if log_level(env) not in LOG_LEVELS:
-        found.append(
+        raise SettingsError(f'RDD_VM_DRIVER: must be lima or sim, got "{driver}"')
+    return driver
+
+
+def checked_log_level(env: Mapping[str, str]) -> str:
+    level = log_level(env)
+    if level not in LOG_LEVELS:
+        raise SettingsError(
             f"RDD_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} (any case), "
             f'got "{env.get("RDD_LOG_LEVEL", "")}"'
         )
+    return level
+
+
+def checked_metrics(env: Mapping[str, str]) -> bool:
     metrics = env.get("RDD_METRICS", "").strip().lower()
     if metrics not in METRICS_ON + METRICS_OFF:
-        found.append(
+        raise SettingsError(
             f'RDD_METRICS: must be 1 or 0 (or true/false, yes/no, on/off), got "{metrics}"'
         )
+    return metrics in METRICS_ON
+
+
+def _collect(problems: list[str], parse: Callable[[], T], fallback: T) -> T:
+    """parse(), or `fallback` with its SettingsError added to `problems`."""
+    try:
+        return parse()
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+        return fallback
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What the services run with, from RDD_* variables (parsed once, at start)."""
+
+    #: RDD_VM_DRIVER: lima or sim; "" lets the LimaVM service choose
+    #: (lima when limactl is on PATH and runs for us, else sim).
+    vm_driver: str = ""
+    #: RDD_HOST_ARCH: x86_64 or aarch64, what instances are built for;
+    #: unset means the platform's (amd64 and arm64 read as x86_64 and aarch64).
+    host_arch: str = "x86_64"
+    #: RDD_SIM_BOOT_SECONDS: how long a sim VM takes to boot.
+    sim_boot_seconds: float = DEFAULT_SIM_BOOT_SECONDS
+    #: RDD_SIM_PREPARE_SECONDS: how long a sim instance takes to prepare.
+    sim_prepare_seconds: float = DEFAULT_SIM_PREPARE_SECONDS
+    #: RDD_STOP_TIMEOUT_SECONDS: the graceful stop budget the LimaVM
+    #: controller gives a driver; None (unset): each driver's own (the lima
+    #: driver's matches Lima's).
+    stop_timeout: float | None = None
+    #: RDD_LOG_LEVEL: as logging spells it (any case; INFO when unset).
+    log_level: str = "INFO"
+    #: RDD_METRICS: serve Prometheus metrics on a loopback port (1/true/yes/on).
+    metrics: bool = False
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, machine: str | None = None
+    ) -> ServiceSettings:
+        """The settings `env` (default os.environ) gives; a SettingsError
+        naming every value that cannot be used (`machine`: platform.machine(),
+        for tests). An empty variable counts as unset."""
+        env = os.environ if env is None else env
+        found: list[str] = []
+        settings = cls(
+            vm_driver=_collect(found, lambda: vm_driver(env), ""),
+            host_arch=_collect(found, lambda: host_arch(env, machine=machine), "x86_64"),
+            sim_boot_seconds=_collect(
+                found,
+                lambda: env_seconds(env, "RDD_SIM_BOOT_SECONDS", DEFAULT_SIM_BOOT_SECONDS),
+                DEFAULT_SIM_BOOT_SECONDS,
+            ),
+            sim_prepare_seconds=_collect(
+                found,
+                lambda: env_seconds(env, "RDD_SIM_PREPARE_SECONDS", DEFAULT_SIM_PREPARE_SECONDS),
+                DEFAULT_SIM_PREPARE_SECONDS,
+            ),
+            stop_timeout=_collect(found, lambda: _stop_timeout(env), None),
+            log_level=_collect(found, lambda: checked_log_level(env), "INFO"),
+            metrics=_collect(found, lambda: checked_metrics(env), False),
+        )
+        if found:
+            raise SettingsError(*found)
+        return settings
+
+
+def _stop_timeout(env: Mapping[str, str]) -> float | None:
+    if not env.get("RDD_STOP_TIMEOUT_SECONDS", "").strip():
+        return None
+    return env_seconds(env, "RDD_STOP_TIMEOUT_SECONDS", 0.0)
+
+
+def environment_problems(env: Mapping[str, str], *, machine: str | None = None) -> list[str]:
+    """What is wrong with the variables the stack reads, one message each
+    (`RDD_HOST_ARCH: must be x86_64 or aarch64, got "sparc"`); empty when
+    all is well: every settings object built from `env`, their errors
+    collected. Checked by `rdd svc start` before anything is spawned, so a
+    bad value is one line on the CLI, not a service dying at start-up.
+    `machine`: platform.machine() (tests). RDD_VM_DRIVER=lima as root asks
+    limactl whether it runs (Lima refuses root, see lima_root_problem);
+    unset, the services fall back to sim."""
+    found: list[str] = []
+    settings = _collect(found, lambda: ServiceSettings.from_env(env, machine=machine), None)
+    if settings is not None and settings.vm_driver == "lima":
+        lima_problem = lima_root_problem(env)
+        if lima_problem:
+            found.append(f"RDD_VM_DRIVER=lima: {lima_problem}")
     for check in (
+        lambda: Settings.from_env(env),
         lambda: parse_listen(env.get("RDD_LISTEN", "")),
         lambda: etcd_members(env),
         lambda: replicas(env),
     ):
-        try:
-            check()
-        except SettingsError as exc:
-            found.append(str(exc))
+        _collect(found, check, None)
     return found
 
 
@@ -261,10 +377,7 @@ class Settings:
         """The settings `env` (default os.environ) gives; SettingsError when
         one of them cannot be used."""
         env = os.environ if env is None else env
-        raw_timeout = env.get("RDD_RPC_TIMEOUT", "").strip()
-        problem = _seconds_problem("RDD_RPC_TIMEOUT", raw_timeout) if raw_timeout else None
-        if problem:
-            raise SettingsError(problem)
+        rpc_timeout = env_seconds(env, "RDD_RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT)
         home = Path(env.get("RDD_HOME") or default_home(env)).expanduser()
         return cls(
             home=home,
@@ -273,6 +386,6 @@ class Settings:
             etcd_prefix=env.get("RDD_ETCD_PREFIX", "/rdd"),
             webhook_address=env.get("RDD_WEBHOOK_ADDRESS", ""),
             limavm_address=env.get("RDD_LIMAVM_ADDRESS", ""),
-            rpc_timeout=float(raw_timeout) if raw_timeout else DEFAULT_RPC_TIMEOUT,
+            rpc_timeout=rpc_timeout,
             client_config=Path(env.get("RDD_CONFIG") or home / "config").expanduser(),
         )

@@ -20,10 +20,10 @@ from rdd.cli.parsing import Words, typed, wait_flags
 from rdd.cli.waiting import State, wait_until
 from rdd.clients import CREATED, UNCHANGED, UPDATED, ResourceClient, create_or_update
 from rdd.kinds import APP
-from rdd.meta.conditions import describe
+from rdd.meta.conditions import ConditionType, describe
 from rdd.meta.names import APP_NAME
 
-SETTLED = "Settled"
+SETTLED = ConditionType.SETTLED
 
 Seen = dict[str, tuple[str, str, str]]
 

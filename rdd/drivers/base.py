@@ -31,6 +31,8 @@ HA_PID = "ha.pid"
 HA_SOCK = "ha.sock"
 HA_STDOUT = "ha.stdout.log"
 HA_STDERR = "ha.stderr.log"
+#: The host agent's logs, in the order lines with equal times are given.
+LOG_SOURCES = (HA_STDERR, HA_STDOUT)
 
 Notify = Callable[[str], None]
 
@@ -47,6 +49,15 @@ class InstanceStatus:
     #: On an Absent instance: why its last preparation failed. On a Stopped
     #: one: why it stopped without being asked (failed start, crash).
     message: str = ""
+
+
+@dataclass(frozen=True)
+class LogFiles:
+    """Where an instance's host agent logs are: `directory` (may not exist
+    yet) and the file names in it."""
+
+    directory: Path
+    sources: tuple[str, ...] = LOG_SOURCES
 
 
 class DriverError(Exception):
@@ -91,6 +102,31 @@ class Driver(Protocol):
     async def status(self, name: str) -> InstanceStatus: ...
 
     async def shutdown(self) -> None: ...
+
+    def built_template(self, name: str) -> str | None:
+        """The lima.yaml the instance was built from; None when it has none."""
+        ...
+
+    def log_files(self, name: str) -> LogFiles:
+        """Where the instance's host agent logs are (for the Logs RPC)."""
+        ...
+
+
+class InstanceFolders:
+    """The instance folder both drivers keep in Lima's layout
+    (`<lima_home>/<name>/lima.yaml`, `ha.*.log`): the answers of
+    `Driver.built_template` and `Driver.log_files`, so nothing else reads it."""
+
+    _home: Path
+
+    def built_template(self, name: str) -> str | None:
+        try:
+            return (instance_dir(self._home, name) / LIMA_YAML).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def log_files(self, name: str) -> LogFiles:
+        return LogFiles(instance_dir(self._home, name))
 
 
 def instance_dir(lima_home: Path, name: str) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdd.drivers import events
+from rdd.drivers import hostagent_events
 from rdd.drivers.base import BROKEN, RUNNING, SENTINEL, STARTING, STOPPED, InstanceStatus
 
 
@@ -29,7 +29,7 @@ class Result:
 
     @property
     def error(self) -> str:
-        return events.limactl_error(self.stderr)
+        return hostagent_events.limactl_error(self.stderr)
 
 
 def outer_marker(lima_home: Path, name: str) -> Path:
@@ -74,7 +74,7 @@ def listed_errors(listing: Mapping[str, Any], stderr: str) -> list[str]:
     if texts or not raw:
         return texts
     for line in stderr.splitlines():
-        fields = events.parse_logrus_line(line)
+        fields = hostagent_events.parse_logrus_line(line)
         if fields.get("errors") and "has errors" in fields.get("msg", ""):
             texts.append(fields["errors"].removeprefix("[").removesuffix("]"))
     return texts or [f"limactl reports {len(raw)} error(s) without text"]
@@ -112,7 +112,7 @@ def decide_lima_state(
         errors = [str(err) for err in listing.get("errors") or []]
     message = "; ".join(errors)
     if status == "Running":
-        if starting or phase == events.BOOTING:
+        if starting or phase == hostagent_events.BOOTING:
             return InstanceStatus(STARTING, pid=pid)
         return InstanceStatus(RUNNING, pid=pid, message=message or start_error)
     if starting:
@@ -121,7 +121,12 @@ def decide_lima_state(
     if status == "Stopped":
         return InstanceStatus(STOPPED, message=start_error)
     early = boot_seconds is not None and boot_seconds < BOOT_TIMEOUT_SECONDS
-    if status == "Broken" and pid is not None and early and phase in events.BEFORE_RUNNING:
+    if (
+        status == "Broken"
+        and pid is not None
+        and early
+        and phase in hostagent_events.BEFORE_RUNNING
+    ):
         return InstanceStatus(STARTING, pid=pid)
     detail = message or f"limactl reports status {status!r}"
     return InstanceStatus(BROKEN, pid=pid, message=detail)

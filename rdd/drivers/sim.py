@@ -6,8 +6,8 @@ session, so a Ctrl-C to the service does not reach it; `shutdown()` stops them
 all. A host agent left running by an earlier service process is adopted: its
 exit is watched through a pidfd and it is never started twice.
 
-Env (read at construction): RDD_SIM_BOOT_SECONDS (default 2),
-RDD_SIM_PREPARE_SECONDS (default 0).
+Timings come from rdd.config.ServiceSettings (RDD_SIM_BOOT_SECONDS,
+RDD_SIM_PREPARE_SECONDS) through make_driver.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import rdd
 from rdd import procs
-from rdd.drivers import events, watching
+from rdd.config import DEFAULT_SIM_BOOT_SECONDS, DEFAULT_SIM_PREPARE_SECONDS
+from rdd.drivers import hostagent_events, watching
 from rdd.drivers.base import (
     ABSENT,
     BROKEN,
@@ -40,6 +40,7 @@ from rdd.drivers.base import (
     STARTING,
     STOPPED,
     DriverError,
+    InstanceFolders,
     InstanceStatus,
     Notify,
     instance_dir,
@@ -61,20 +62,6 @@ STOP_TIMEOUT_SECONDS = 30.0
 SHUTDOWN_STOP_SECONDS = 5.0
 SIM_VERSION = "rdd-sim"
 ARCHES = ("x86_64", "aarch64")
-
-
-def float_env(env: Mapping[str, str], key: str, default: float) -> float:
-    """A non-negative float from the environment, `default` when unset."""
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise DriverError(f"{key} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise DriverError(f"{key} must not be negative, got {raw!r}")
-    return value
 
 
 def is_sim_agent(argv: list[str] | None, pidfile: Path) -> bool:
@@ -104,17 +91,21 @@ class _Agent:
     stopping: bool = False
 
 
-class SimDriver:
+class SimDriver(InstanceFolders):
     name = "sim"
 
     def __init__(
-        self, lima_home: Path, notify: Notify, *, env: Mapping[str, str] | None = None
+        self,
+        lima_home: Path,
+        notify: Notify,
+        *,
+        boot_seconds: float = DEFAULT_SIM_BOOT_SECONDS,
+        prepare_seconds: float = DEFAULT_SIM_PREPARE_SECONDS,
     ) -> None:
-        env = os.environ if env is None else env
         self._home = lima_home
         self._notify = notify
-        self._boot_seconds = float_env(env, "RDD_SIM_BOOT_SECONDS", 2.0)
-        self._prepare_seconds = float_env(env, "RDD_SIM_PREPARE_SECONDS", 0.0)
+        self._boot_seconds = boot_seconds
+        self._prepare_seconds = prepare_seconds
         self._preparations = Preparations(notify)
         self._agents: dict[str, _Agent] = {}
         self._exit_messages: dict[str, str] = {}
@@ -185,9 +176,9 @@ class SimDriver:
             return InstanceStatus(STOPPED, message=self._exit_messages.get(name, ""))
         self._ensure_watched(name, pid)
         phase = watching.read_boot_phase(inst)
-        if phase == events.RUNNING:
+        if phase == hostagent_events.RUNNING:
             return InstanceStatus(RUNNING, pid=pid)
-        if phase == events.EXITING:
+        if phase == hostagent_events.EXITING:
             return InstanceStatus(RUNNING, pid=pid, message="shutting down")
         return InstanceStatus(STARTING, pid=pid)
 
@@ -284,7 +275,7 @@ class SimDriver:
         boot_task = asyncio.create_task(watching.wait_for_boot(inst))
         try:
             await asyncio.wait({exit_task, boot_task}, return_when=asyncio.FIRST_COMPLETED)
-            if not exit_task.done() and _finished_with(boot_task, events.RUNNING):
+            if not exit_task.done() and _finished_with(boot_task, hostagent_events.RUNNING):
                 log.info("event=vm_running name=%s pid=%s", name, agent.pid)
                 self._notify(name)
             await exit_task

@@ -23,18 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rdd.drivers import events
+from rdd.drivers import hostagent_events
 
 #: Marks our processes in /proc/PID/cmdline (the driver checks it before signalling).
 MODULE = "rdd.drivers.sim_hostagent"
 
 
 def emit(status: dict[str, Any]) -> None:
-    print(events.format_event(status, datetime.now(UTC)), flush=True)
+    print(hostagent_events.format_event(status, datetime.now(UTC)), flush=True)
 
 
 def log(level: str, msg: str, **fields: Any) -> None:
-    line = events.format_logrus_json(level, msg, datetime.now(UTC), **fields)
+    line = hostagent_events.format_logrus_json(level, msg, datetime.now(UTC), **fields)
     print(line, file=sys.stderr, flush=True)
 
 

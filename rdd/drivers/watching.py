@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from rdd.drivers import events
+from rdd.drivers import hostagent_events
 from rdd.procs import is_alive
 
 log = logging.getLogger(__name__)
@@ -155,12 +155,12 @@ class DirWatch:
 
 
 def read_boot_phase(inst_dir: Path) -> str:
-    """The boot phase recorded in an instance's `ha.stdout.log` (see events.boot_phase)."""
+    """The boot phase recorded in an instance's `ha.stdout.log` (see hostagent_events.boot_phase)."""
     try:
         text = (inst_dir / "ha.stdout.log").read_text(errors="replace")
     except OSError:
-        return events.NO_EVENTS
-    return events.boot_phase(events.parse_events(text))
+        return hostagent_events.NO_EVENTS
+    return hostagent_events.boot_phase(hostagent_events.parse_events(text))
 
 
 async def wait_for_boot(inst_dir: Path) -> str:
@@ -168,7 +168,7 @@ async def wait_for_boot(inst_dir: Path) -> str:
     with DirWatch(inst_dir) as watch:
         while True:
             phase = read_boot_phase(inst_dir)
-            if phase in (events.RUNNING, events.EXITING):
+            if phase in (hostagent_events.RUNNING, hostagent_events.EXITING):
                 return phase
             await watch.changed()
 

@@ -1,6 +1,10 @@
-"""metav1.Condition handling: set with transition-time semantics, mirror, prune.
+"""metav1.Condition handling: the vocabulary every component speaks
+(condition types, reasons, which reasons are failures) and pure functions
+over repeated Condition fields (set with transition-time semantics, prune,
+compare); callers write the object.
 
-Pure functions over repeated Condition fields; callers write the object.
+Used by both controllers (services/app, services/limavm), admission, and
+the CLI's waits and `rdd set`: a new condition or reason is added here.
 """
 
 from __future__ import annotations
@@ -11,6 +15,53 @@ from datetime import UTC, datetime
 from rdd.api.meta.v1 import meta_pb2
 
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+
+class ConditionType:
+    """The condition types, by who writes them."""
+
+    #: LimaVM (mirrored on its App): the Lima instance exists.
+    CREATED = "Created"
+    #: LimaVM (mirrored on its App): the VM runs.
+    RUNNING = "Running"
+    #: App: its LimaVM is as the App declares (current template, running as asked).
+    SETTLED = "Settled"
+
+
+class Reason:
+    """Every reason a condition carries."""
+
+    # Created
+    PENDING = "Pending"
+    CREATED = "Created"
+    CREATE_FAILED = "CreateFailed"
+    # Running
+    STARTING = "Starting"
+    STARTED = "Started"
+    STOPPED = "Stopped"
+    START_FAILED = "StartFailed"
+    STOP_FAILED = "StopFailed"
+    RECONCILING = "Reconciling"
+    # Settled
+    SETTLED = "Settled"
+    STOPPING = "Stopping"
+    WAITING_FOR_LIMAVM = "WaitingForLimaVM"
+    APPLYING_TEMPLATE = "ApplyingTemplate"
+
+
+#: The reasons that report a failure: their Events are Warnings, and the App
+#: settles on them rather than waiting.
+FAILED_REASONS = frozenset({Reason.CREATE_FAILED, Reason.START_FAILED, Reason.STOP_FAILED})
+
+
+def is_failed(reason: str) -> bool:
+    """Whether `reason` reports a failure (pure)."""
+    return reason in FAILED_REASONS
+
+
+def event_type_for(reason: str) -> str:
+    """The Event type recorded when a condition takes `reason`: Warning for a failure."""
+    return "Warning" if is_failed(reason) else "Normal"
 
 
 def now_rfc3339() -> str:

@@ -126,7 +126,7 @@ class Controller:
             case RequeueAfter(seconds=seconds):
                 self.queue.forget(key)
                 self.queue.add_after(key, seconds)
-            case TemporaryError(delay=float() as delay):
+            case TemporaryError(delay=float() | int() as delay):
                 log.info(
                     "event=reconcile_retry controller=%s key=%s delay=%.3f error=%s",
                     self.name,

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rdd.errors import ApiError, GoneError
 from rdd.kinds import Kind
+from rdd.retry import Backoff
 from rdd.store.etcdclient import EtcdStore
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ Key = tuple[str, str]  # (namespace, name)
 Objects = list[Any]
 #: Called with (old, new): add (None, obj), update (obj, obj), delete (obj, None).
 Handler = Callable[[Any | None, Any | None], None]
+#: The index values of one object (client-go's IndexFunc).
+IndexFunc = Callable[[Any], Iterable[str]]
 
 
 def subject(old: Any | None, new: Any | None) -> Any:
@@ -42,11 +45,27 @@ class Informer:
         self._namespace = namespace
         self._cache: dict[Key, Any] = {}
         self._handlers: list[Handler] = []
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[str, set[Key]]] = {}
         self._synced = asyncio.Event()
+        #: The etcd revision the cache is current to.
+        self._revision = 0
         self._task: asyncio.Task[None] | None = None
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
+
+    def add_index(self, name: str, index: IndexFunc) -> None:
+        """Keep the cache indexed by `index` (call before start)."""
+        self._index_funcs[name] = index
+        self._indexes[name] = {}
+        for key, obj in self._cache.items():
+            self._index(key, None, obj)
+
+    def by_index(self, name: str, value: str) -> Objects:
+        """The cached objects whose `name` index holds `value`."""
+        keys = self._indexes[name].get(value, ())
+        return [self._cache[key] for key in keys if key in self._cache]
 
     def get(self, namespace: str, name: str) -> Any | None:
         return self._cache.get((namespace, name))
@@ -72,32 +91,46 @@ class Informer:
                 await self._task
 
     async def _run(self) -> None:
-        delay = 0.05
+        backoff = Backoff(initial=0.05, cap=2.0)
         while True:
             try:
                 revision = await self._relist()
                 self._synced.set()
-                delay = 0.05
+                backoff.reset()
                 async for event in self._store.watch(self.kind, self._namespace, revision):
+                    self._revision = max(self._revision, event.revision)
                     self._apply(event.type, event.obj)
             except GoneError as exc:
                 log.info("event=informer_relist kind=%s reason=%s", self.kind.kind, exc.message)
             except ApiError as exc:
                 log.warning("event=informer_error kind=%s error=%s", self.kind.kind, exc.message)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await asyncio.sleep(backoff.next())
+
+    def note_written(self, obj: Any) -> None:
+        """A write of ours returned `obj`: cache it now (handlers are not
+        told; its watch event will be), so the next reconcile does not
+        read an older version and lose its write to a Conflict. Ignored once
+        the cache has seen anything later (a delete, say): etcd revisions are
+        global, so a newer cache already holds the truth."""
+        if _version(obj) <= self._revision:
+            return
+        key = key_of(obj)
+        cached = self._cache.get(key)
+        if cached is None or _version(cached) < _version(obj):
+            self._store_obj(key, cached, obj)
 
     async def _relist(self) -> int:
         items, revision = await self._store.list(self.kind, self._namespace)
+        self._revision = max(self._revision, revision)
         fresh = {key_of(obj): obj for obj in items}
         for key, old in list(self._cache.items()):
             if key not in fresh:
-                del self._cache[key]
+                self._store_obj(key, old, None)
                 self._notify(old, None)
         for key, obj in fresh.items():
             old = self._cache.get(key)
             if old is None or old.metadata.resource_version != obj.metadata.resource_version:
-                self._cache[key] = obj
+                self._store_obj(key, old, obj)
                 self._notify(old, obj)
         return revision
 
@@ -106,11 +139,32 @@ class Informer:
         old = self._cache.get(key)
         if event_type == "DELETED":
             if old is not None:
-                del self._cache[key]
+                self._store_obj(key, old, None)
             self._notify(old if old is not None else obj, None)
             return
-        self._cache[key] = obj
+        if old is not None and _version(old) > _version(obj):
+            return  # a write of ours already cached (note_written); its own event follows
+        self._store_obj(key, old, obj)
         self._notify(old, obj)
+
+    def _store_obj(self, key: Key, old: Any | None, new: Any | None) -> None:
+        if new is None:
+            del self._cache[key]
+        else:
+            self._cache[key] = new
+        self._index(key, old, new)
+
+    def _index(self, key: Key, old: Any | None, new: Any | None) -> None:
+        for name, index in self._index_funcs.items():
+            entries = self._indexes[name]
+            for value in index(old) if old is not None else ():
+                keys = entries.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del entries[value]
+            for value in index(new) if new is not None else ():
+                entries.setdefault(value, set()).add(key)
 
     def _notify(self, old: Any | None, new: Any | None) -> None:
         for handler in self._handlers:
@@ -118,6 +172,10 @@ class Informer:
                 handler(old, new)
             except Exception:
                 log.exception("event=handler_failed kind=%s", self.kind.kind)
+
+
+def _version(obj: Any) -> int:
+    return int(obj.metadata.resource_version or 0)
 
 
 def cache_of(*informers: Informer) -> Callable[[Kind, str, str], Any | None]:

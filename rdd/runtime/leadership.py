@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from rdd.errors import ApiError
+from rdd.retry import Backoff
 from rdd.store.etcdclient import EtcdStore, Fence
 
 log = logging.getLogger(__name__)
@@ -108,22 +109,20 @@ class Elected:
     async def _run(
         self, first: tuple[int, Fence | None] | None, ready: asyncio.Future[None]
     ) -> None:
-        delay = 0.1
+        backoff = Backoff(initial=0.1, cap=self._ttl)
         while True:
             try:
                 await self._term(first, ready)
                 first = None
-                delay = 0.1
+                backoff.reset()
             except ApiError as exc:
                 log.warning("event=election_retry election=%s error=%s", self.name, exc.message)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._ttl)
+                await asyncio.sleep(backoff.next())
             except Exception:
                 if not ready.done():
                     raise  # the first term could not start: the service fails to start
                 log.exception("event=term_failed election=%s", self.name)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._ttl)
+                await asyncio.sleep(backoff.next())
 
     async def _term(
         self, first: tuple[int, Fence | None] | None, ready: asyncio.Future[None]

@@ -32,12 +32,15 @@ from rdd.meta.owners import controller_ref, is_controlled_by, set_controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
+from rdd.runtime.reporting import Reporter
 from rdd.store.registry import Registry
 
 log = logging.getLogger(__name__)
 
 #: The names the App gives what it creates (the original's).
 CHILD_NAME = "rd"
+#: The App informer's index of Apps by the namespace their children live in.
+NAMESPACE_INDEX = "namespace"
 
 
 @dataclass
@@ -60,6 +63,8 @@ class AppController:
     def __init__(self, context: AppContext) -> None:
         self.ctx = context
         self.controller = Controller("app", self.reconcile, workers=2)
+        self.reporter = Reporter(APP, context.registry, context.recorder, informer=context.apps)
+        context.apps.add_index(NAMESPACE_INDEX, lambda app: (app_namespace(app),))
         context.apps.add_handler(self._on_app)
         context.limavms.add_handler(self._on_child)
         context.configmaps.add_handler(self._on_child)
@@ -69,12 +74,24 @@ class AppController:
         self.controller.enqueue(("", obj.metadata.name))
 
     def _on_child(self, old: Any | None, new: Any | None) -> None:
-        """A LimaVM or ConfigMap change in an App's namespace enqueues that App
-        (ownership may already be released, so match by namespace)."""
-        obj = subject(old, new)
-        for app in self.ctx.apps.list():
-            if app_namespace(app) == obj.metadata.namespace:
-                self.controller.enqueue(("", app.metadata.name))
+        """A LimaVM or ConfigMap change enqueues the App its ownerReference
+        names (before or after the change). One with no owner left (released
+        by a deleting App, which waits for it to go) enqueues the Apps of its
+        namespace, found through an informer index."""
+        owners = {
+            ref.name
+            for obj in (old, new)
+            if obj is not None
+            for ref in obj.metadata.owner_references
+            if ref.kind == APP.kind
+        }
+        if not owners:
+            namespace = subject(old, new).metadata.namespace
+            owners = {
+                app.metadata.name for app in self.ctx.apps.by_index(NAMESPACE_INDEX, namespace)
+            }
+        for name in owners:
+            self.controller.enqueue(("", name))
 
     async def start(self) -> None:
         for informer in (self.ctx.apps, self.ctx.limavms, self.ctx.configmaps):
@@ -85,6 +102,7 @@ class AppController:
 
     async def shutdown(self) -> None:
         await self.controller.shutdown()
+        await self.ctx.recorder.shutdown()
         for informer in (self.ctx.configmaps, self.ctx.limavms, self.ctx.apps):
             await informer.shutdown()
 
@@ -97,7 +115,7 @@ class AppController:
         if not has_finalizer(app, CLEANUP_FINALIZER):
             updated = _copy(APP, app)
             add_finalizer(updated, CLEANUP_FINALIZER)
-            await self.ctx.registry.update(APP, updated)
+            self.ctx.apps.note_written(await self.ctx.registry.update(APP, updated))
             return DONE
         namespace = app_namespace(app)
         vm = self.ctx.limavms.get(namespace, CHILD_NAME)
@@ -130,6 +148,9 @@ class AppController:
         vm.spec.template_ref.namespace = namespace
         vm.spec.running = app.spec.running
         _own(vm, app)
+        # The LimaVM controller's own finalizer, set now: it would add it in
+        # a write of its own before doing anything else.
+        add_finalizer(vm, CLEANUP_FINALIZER)
         try:
             created = await self.ctx.limavm_client.create(vm)
         except NameTakenError:
@@ -182,14 +203,7 @@ class AppController:
             conditions.set_condition(updated.status.conditions, condition, now=now)
         for stale in {c.type for c in updated.status.conditions} - {c.type for c in wanted}:
             conditions.remove_condition(updated.status.conditions, stale)
-        if updated.status == app.status:
-            return
-        await self.ctx.registry.update_status(APP, updated)
-        for changed in conditions.condition_changes(
-            app.status.conditions, updated.status.conditions
-        ):
-            event_type = "Warning" if changed.reason.endswith("Failed") else "Normal"
-            await self.ctx.recorder.record(updated, event_type, changed.reason, changed.message)
+        await self.reporter.write(app, updated)
 
     async def _finalize(self, app: Any) -> Outcome:
         """Release and delete what the App owns; once the LimaVM is gone

@@ -12,8 +12,8 @@ from rdd.services.limavm.templating import companions_from
 
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
-from rdd.config import Settings
-from rdd.drivers import host_arch, make_driver, select_driver, stop_timeout_seconds
+from rdd.config import ServiceSettings, Settings
+from rdd.drivers import make_driver, select_driver
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
 from rdd.runtime.collector import Collector
 from rdd.runtime.events import EventRecorder
@@ -44,6 +44,7 @@ def _service_name(module: Any, service: str) -> str:
 async def main() -> None:
     args = parse_args("limavm")
     settings = Settings.from_env()
+    service = ServiceSettings.from_env()
     settings.lima_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     security = ServerSecurity(settings.home, "limavm", args.listen)
     store = await EtcdStore.connect(
@@ -62,9 +63,9 @@ async def main() -> None:
         cache=cache_of(vm_informer, configmap_informer),
     )
 
-    driver_name, reason = select_driver(os.environ)
+    driver_name, reason = select_driver(service.vm_driver, os.environ)
     log.info("event=driver_selected driver=%s reason=%r", driver_name, reason)
-    arch = host_arch(os.environ)
+    arch = service.host_arch
 
     def controller_for(fence: Fence) -> LimaVMController:
         """The LimaVM controller of one leader's term: only the leader starts,
@@ -80,11 +81,12 @@ async def main() -> None:
                 registry=registry.fenced(fence),
                 vms=Informer(store, LIMAVM),
                 configmaps=Informer(store, CONFIGMAP),
-                driver=make_driver(driver_name, settings.lima_home, notify),
+                driver=make_driver(
+                    driver_name, settings.lima_home, notify, service, env=os.environ
+                ),
                 recorder=EventRecorder(store, component="limavm-controller"),
-                lima_home=settings.lima_home,
                 host_arch=arch,
-                stop_timeout=stop_timeout_seconds(os.environ),
+                stop_timeout=service.stop_timeout,
             )
         )
         return controller

@@ -1,43 +1,48 @@
 """The LimaVM controller: keeps each LimaVM's Lima instance as declared.
 
-Level-based: every pass re-reads the LimaVM, its template ConfigMap and the
-driver's view of the instance, performs one action (decisions.py), and
-writes status (reporting.py). The driver prepares in the background (status
-says Preparing, a delete cancels it) and notifies when an instance changes on
-its own (crash, boot, preparation done). A template change restarts the VM
-with its new lima.yaml; only a new arch or new images rebuild the instance.
-Restarts after failures back off exponentially."""
+Level-based, each pass a ladder: gone -> done; deleting -> finalize; no
+finalizer -> add it; no usable template -> say so. Otherwise it observes
+once (the LimaVM, its template ConfigMap, the driver's view of the
+instance), takes the one action that observation calls for (decisions.py),
+and writes status once, from that observation and the action's outcome
+(reporting.py); after an action it looks again. The driver prepares in the
+background (status says Preparing, a delete cancels it) and notifies when
+an instance changes on its own (crash, boot, preparation done). A template
+change restarts the VM with its new lima.yaml; only a new arch or new images
+rebuild the instance. Restarts after failures back off exponentially
+(decisions.account_restart)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from rdd.services.limavm.decisions import (
     CREATED,
-    RESTART_BACKOFF_RESET_SECONDS,
     RUNNING_CONDITION,
     ConditionValue,
     Failure,
     Observed,
+    RestartStreak,
     VMAction,
+    account_restart,
     decide_vm_action,
     needs_rebuild,
+    prepare_backoff,
     requeue_after,
-    restart_delay,
-    stopped_unasked,
 )
 from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
-from rdd.drivers.base import ABSENT, RUNNING, STOPPED, Driver, DriverError, InstanceStatus
+from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
+from rdd.meta.conditions import Reason
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
 from rdd.meta.names import (
     CLEANUP_FINALIZER,
@@ -49,15 +54,16 @@ from rdd.meta.owners import controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome, RequeueAfter
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, Key, subject
+from rdd.runtime.reporting import Reporter
 from rdd.store.registry import Registry
 from rdd.templates.rendering import is_built_from, render_for_arch
 
 log = logging.getLogger(__name__)
 
-#: A failed preparation is retried after this long (or at once on a template change).
-PREPARE_RETRY_SECONDS = 30.0
 #: A failed stop is tried again after this long.
 STOP_RETRY_SECONDS = 2.0
+#: The LimaVM informer's index by name: a driver notifies by instance name.
+NAME_INDEX = "name"
 
 
 @dataclass
@@ -69,7 +75,6 @@ class LimaVMContext:
     configmaps: Informer
     driver: Driver
     recorder: EventRecorder
-    lima_home: Path
     host_arch: str
     #: Graceful stop budget (RDD_STOP_TIMEOUT_SECONDS); None: the driver's own.
     stop_timeout: float | None = None
@@ -85,21 +90,19 @@ class _Instance:
     #: The lima.yaml of the last preparation begun, and when it was seen failing.
     prepared_yaml: str = ""
     prepare_failed_at: float | None = None
-    #: Consecutive failed runs (start failures and crashes) and the backoff they earned.
-    failures: int = 0
-    not_before: float = 0.0
-    #: The current failure has been counted (reset by each start we make).
-    counted: bool = False
-    #: Since when the VM has been seen Running.
-    running_since: float | None = None
+    #: Failed runs in a row and the restart backoff they earned.
+    streak: RestartStreak = field(default_factory=RestartStreak)
 
 
 class LimaVMController:
     def __init__(self, context: LimaVMContext) -> None:
         self.ctx = context
         self.controller = Controller("limavm", self.reconcile, workers=4)
-        self.status = StatusWriter(context.registry, context.recorder)
+        self.status = StatusWriter(
+            Reporter(LIMAVM, context.registry, context.recorder, informer=context.vms)
+        )
         self._instances: dict[str, _Instance] = {}
+        context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
         context.vms.add_handler(self._on_vm)
         context.configmaps.add_handler(self._on_configmap)
 
@@ -118,9 +121,8 @@ class LimaVMController:
 
     def notify(self, name: str) -> None:
         """Driver callback: an instance changed on its own."""
-        for vm in self.ctx.vms.list():
-            if vm.metadata.name == name:
-                self.controller.enqueue((vm.metadata.namespace, name))
+        for vm in self.ctx.vms.by_index(NAME_INDEX, name):
+            self.controller.enqueue((vm.metadata.namespace, name))
 
     # Lifecycle -----------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class LimaVMController:
     async def shutdown(self) -> None:
         await self.controller.shutdown()
         await self.ctx.driver.shutdown()  # cancels preparations in flight
+        await self.ctx.recorder.shutdown()
         await self.ctx.configmaps.shutdown()
         await self.ctx.vms.shutdown()
 
@@ -161,7 +164,7 @@ class LimaVMController:
         if not has_finalizer(vm, CLEANUP_FINALIZER):
             updated = copy_vm(vm)
             add_finalizer(updated, CLEANUP_FINALIZER)
-            await self.ctx.registry.update(LIMAVM, updated)
+            self.ctx.vms.note_written(await self.ctx.registry.update(LIMAVM, updated))
             return DONE
         template = self.ctx.configmaps.get(namespace, template_configmap_name(name))
         if template is None:
@@ -173,11 +176,11 @@ class LimaVMController:
         if TEMPLATE_KEY not in template.data:
             message = f'template ConfigMap "{template.metadata.name}" has no "{TEMPLATE_KEY}" entry'
             await self.status.write(
-                vm, {CREATED: ConditionValue(conditions.FALSE, "CreateFailed", message)}
+                vm, {CREATED: ConditionValue(conditions.FALSE, Reason.CREATE_FAILED, message)}
             )
             return DONE
         arch = vm.status.arch or self.ctx.host_arch
-        lima_yaml = render_for_arch(template.data[TEMPLATE_KEY], arch)
+        lima_yaml = _render(template.data[TEMPLATE_KEY], arch)
 
         observed = await self._observe(vm, lima_yaml)
         action = decide_vm_action(observed)
@@ -188,36 +191,36 @@ class LimaVMController:
             observed.state,
             action.value,
         )
-        if action is VMAction.START and (stopped_unasked(observed) or observed.failure):
-            # Put the failure on record (and its Warning event) before the
-            # restart replaces it with Starting.
-            vm = await self.status.report(vm, observed, template, arch)
         outcome = await self._perform(vm, action, lima_yaml, arch)
         if action is VMAction.CLEAR_RESTART_REQUEST:
-            return outcome  # the LimaVM changed: its watch event brings the next pass
+            return outcome  # a metadata write: its watch event brings the next pass
+        # The one status write: this observation, with what the action just
+        # taught (a failure of ours, or none any more).
+        memo = self._instances.setdefault(name, _Instance())
+        await self.status.report(
+            vm, dataclasses.replace(observed, failure=memo.failure), template, arch
+        )
         if action is not VMAction.NOTHING:
-            observed = await self._observe(vm, lima_yaml)
-        await self.status.report(vm, observed, template, arch)
-        if outcome is not DONE:
-            return outcome
-        following = decide_vm_action(observed)
-        if following not in (VMAction.NOTHING, action):
-            return RequeueAfter(0)  # the next step can be taken now
-        wait = requeue_after(observed, following)
+            return RequeueAfter(0) if outcome is DONE else outcome  # look again
+        wait = requeue_after(observed, action)
         return DONE if wait is None else RequeueAfter(wait)
 
     async def _observe(self, vm: Any, lima_yaml: str) -> Observed:
         name = vm.metadata.name
         instance: InstanceStatus = await self.ctx.driver.status(name)
-        built_from = _read_lima_yaml(self.ctx.lima_home, name)
+        built_from = self.ctx.driver.built_template(name)
         current = built_from is None or is_built_from(built_from, lima_yaml)
         memo = self._instances.setdefault(name, _Instance())
         now = time.monotonic()
         if memo.failure is not None and (
             memo.failure_yaml != lima_yaml
-            or (memo.failure.reason == "StartFailed" and not vm.spec.running)
+            or (memo.failure.reason == Reason.START_FAILED and not vm.spec.running)
         ):
             memo.failure = None
+        failing = instance.state == ABSENT and bool(instance.message)
+        memo.prepare_failed_at, prepare_wait = prepare_backoff(
+            memo.prepare_failed_at, failing=failing and memo.prepared_yaml == lima_yaml, now=now
+        )
         observed = Observed(
             running_wanted=vm.spec.running,
             state=instance.state,
@@ -228,20 +231,18 @@ class LimaVMController:
             and needs_rebuild(built_from, lima_yaml),
             restart_requested=RESTART_ANNOTATION in vm.metadata.annotations,
             failure=memo.failure,
-            prepare_backoff=self._prepare_backoff(memo, instance, lima_yaml, now),
+            prepare_backoff=prepare_wait,
         )
-        return _with_start_backoff(name, observed, memo, now)
-
-    @staticmethod
-    def _prepare_backoff(
-        memo: _Instance, instance: InstanceStatus, lima_yaml: str, now: float
-    ) -> float:
-        """Seconds until a failed preparation of this template is tried again."""
-        if instance.state != ABSENT or not instance.message or memo.prepared_yaml != lima_yaml:
-            return 0.0
-        if memo.prepare_failed_at is None:
-            memo.prepare_failed_at = now
-        return max(0.0, memo.prepare_failed_at + PREPARE_RETRY_SECONDS - now)
+        before = memo.streak
+        memo.streak, start_wait = account_restart(before, observed, now=now)
+        if memo.streak.failures != before.failures or memo.streak.not_before != before.not_before:
+            log.info(
+                "event=vm_failed name=%s failures=%d restart_in=%.1fs",
+                name,
+                memo.streak.failures,
+                start_wait,
+            )
+        return dataclasses.replace(observed, start_backoff=start_wait)
 
     async def _perform(self, vm: Any, action: VMAction, lima_yaml: str, arch: str) -> Outcome:
         name = vm.metadata.name
@@ -258,29 +259,29 @@ class LimaVMController:
                 try:
                     await driver.reconfigure(name, lima_yaml)
                 except DriverError as exc:
-                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.START_FAILED, exc.message), lima_yaml)
                     return RequeueAfter(STOP_RETRY_SECONDS)
                 memo.failure = None
                 log.info("event=reconfigured name=%s", name)
             case VMAction.START:
-                memo.counted = False
+                memo.streak = dataclasses.replace(memo.streak, counted=False)
                 try:
                     await driver.start(name)
                     memo.failure = None
                 except DriverError as exc:
-                    self._fail(memo, Failure("StartFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.START_FAILED, exc.message), lima_yaml)
             case VMAction.STOP | VMAction.FORCE_STOP:
                 timeout = self.ctx.stop_timeout if action is VMAction.STOP else 0.0
                 try:
                     await driver.stop(name, timeout=timeout)
                     memo.failure = None
                 except DriverError as exc:
-                    self._fail(memo, Failure("StopFailed", exc.message), lima_yaml)
+                    self._fail(memo, Failure(Reason.STOP_FAILED, exc.message), lima_yaml)
                     return RequeueAfter(STOP_RETRY_SECONDS)
             case VMAction.CLEAR_RESTART_REQUEST:
                 updated = copy_vm(vm)
                 del updated.metadata.annotations[RESTART_ANNOTATION]
-                await self.ctx.registry.update(LIMAVM, updated)
+                self.ctx.vms.note_written(await self.ctx.registry.update(LIMAVM, updated))
             case VMAction.NOTHING:
                 pass
         return DONE
@@ -336,46 +337,15 @@ class LimaVMController:
             await registry.update(LIMAVM, updated)
         except ConflictError:
             return RequeueAfter(0)
+        except NotFoundError:
+            return DONE  # finalized in a pass before, from a cache behind etcd
         await self.ctx.recorder.record(vm, "Normal", "Deleted", "Lima instance removed")
         log.info("event=finalized key=%s/%s", vm.metadata.namespace, name)
         return DONE
 
 
-def _with_start_backoff(name: str, observed: Observed, memo: _Instance, now: float) -> Observed:
-    """Count a failed run once, and say how long until the next start may go."""
-    if not observed.running_wanted:
-        memo.failures, memo.not_before, memo.counted, memo.running_since = 0, 0.0, False, None
-        return observed
-    if observed.state == RUNNING:
-        if memo.running_since is None:
-            memo.running_since = now
-        memo.counted = False
-    failed = stopped_unasked(observed) or (
-        observed.state == STOPPED
-        and observed.failure is not None
-        and observed.failure.reason == "StartFailed"
-    )
-    if failed and not memo.counted:
-        stable = memo.running_since is not None and (
-            now - memo.running_since >= RESTART_BACKOFF_RESET_SECONDS
-        )
-        memo.failures = 1 if stable else memo.failures + 1
-        memo.not_before = now + restart_delay(memo.failures)
-        memo.counted, memo.running_since = True, None
-        log.info(
-            "event=vm_failed name=%s failures=%d restart_in=%.1fs",
-            name,
-            memo.failures,
-            restart_delay(memo.failures),
-        )
-    if not failed:
-        return observed
-    backoff = max(0.0, memo.not_before - now)
-    return dataclasses.replace(observed, start_backoff=backoff)
-
-
-def _read_lima_yaml(lima_home: Path, name: str) -> str | None:
-    try:
-        return (lima_home / name / "lima.yaml").read_text()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+@functools.lru_cache(maxsize=256)
+def _render(template_text: str, arch: str) -> str:
+    """render_for_arch, once per (template, arch): every pass asks, and
+    parsing YAML costs more than the rest of an idle pass."""
+    return render_for_arch(template_text, arch)

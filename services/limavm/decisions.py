@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdd.drivers.base import ABSENT, BROKEN, PARTIAL, PREPARING, RUNNING, STARTING, STOPPED
-from rdd.meta.conditions import FALSE, TRUE, UNKNOWN
+from rdd.meta.conditions import FALSE, TRUE, UNKNOWN, ConditionType, Reason
 from rdd.meta.loading import LoadError, load_yaml
 
-CREATED, RUNNING_CONDITION = "Created", "Running"
+CREATED, RUNNING_CONDITION = ConditionType.CREATED, ConditionType.RUNNING
 
 #: Restarts after consecutive failures wait RESTART_BACKOFF_BASE * 2**(n-2)
 #: seconds (the first restart is immediate), at most RESTART_BACKOFF_CAP.
@@ -23,6 +23,8 @@ RESTART_BACKOFF_BASE = 1.0
 RESTART_BACKOFF_CAP = 60.0
 #: A VM Running this long has recovered: its failure count starts again.
 RESTART_BACKOFF_RESET_SECONDS = 10.0
+#: A failed preparation is retried after this long (or at once on a template change).
+PREPARE_RETRY_SECONDS = 30.0
 
 
 class VMAction(enum.Enum):
@@ -42,7 +44,7 @@ class VMAction(enum.Enum):
 class Failure:
     """A driver operation of ours that raised: condition reason and message."""
 
-    reason: str  # StartFailed or StopFailed
+    reason: str  # Reason.START_FAILED or Reason.STOP_FAILED
     message: str
 
 
@@ -125,6 +127,65 @@ def restart_delay(failures: int) -> float:
     return min(RESTART_BACKOFF_BASE * 2 ** (failures - 2), RESTART_BACKOFF_CAP)
 
 
+@dataclass(frozen=True)
+class RestartStreak:
+    """Consecutive failed runs of one VM and the restart backoff they earned.
+    Times are the controller's monotonic clock."""
+
+    failures: int = 0
+    #: No start before this.
+    not_before: float = 0.0
+    #: The current failure has been counted (a start of ours clears it).
+    counted: bool = False
+    #: Since when the VM has been seen Running.
+    running_since: float | None = None
+
+
+def run_failed(observed: Observed) -> bool:
+    """The VM is down after a failed run: it stopped unasked, or our start raised."""
+    return stopped_unasked(observed) or (
+        observed.state == STOPPED
+        and observed.failure is not None
+        and observed.failure.reason == Reason.START_FAILED
+    )
+
+
+def account_restart(
+    streak: RestartStreak, observed: Observed, *, now: float
+) -> tuple[RestartStreak, float]:
+    """The streak after this observation, and the seconds before the VM may
+    be started again (pure). A failed run counts once; a VM that ran
+    RESTART_BACKOFF_RESET_SECONDS before failing starts a new streak; one
+    not wanted running has none."""
+    if not observed.running_wanted:
+        return RestartStreak(), 0.0
+    failures, not_before = streak.failures, streak.not_before
+    counted, running_since = streak.counted, streak.running_since
+    if observed.state == RUNNING:
+        running_since = now if running_since is None else running_since
+        counted = False
+    failed = run_failed(observed)
+    if failed and not counted:
+        stable = running_since is not None and now - running_since >= RESTART_BACKOFF_RESET_SECONDS
+        failures = 1 if stable else failures + 1
+        not_before = now + restart_delay(failures)
+        counted, running_since = True, None
+    after = RestartStreak(failures, not_before, counted, running_since)
+    return after, (max(0.0, not_before - now) if failed else 0.0)
+
+
+def prepare_backoff(
+    failed_at: float | None, *, failing: bool, now: float
+) -> tuple[float | None, float]:
+    """(when the current template's preparation was first seen failing, the
+    seconds until it is tried again) (pure). `failing`: the instance is
+    Absent with the error of a preparation of this very template."""
+    if not failing:
+        return failed_at, 0.0
+    failed_at = now if failed_at is None else failed_at
+    return failed_at, max(0.0, failed_at + PREPARE_RETRY_SECONDS - now)
+
+
 def _loads(text: str) -> Any:
     try:
         return load_yaml(text)
@@ -168,10 +229,10 @@ class ConditionValue:
 def created_condition(observed: Observed) -> ConditionValue:
     """Created: Unknown/Pending -> True/Created or False/CreateFailed (pure)."""
     if prepare_failed(observed):
-        return ConditionValue(FALSE, "CreateFailed", observed.message)
+        return ConditionValue(FALSE, Reason.CREATE_FAILED, observed.message)
     if observed.state in (ABSENT, PARTIAL, PREPARING):
-        return ConditionValue(UNKNOWN, "Pending", "Lima instance is being prepared")
-    return ConditionValue(TRUE, "Created", "Lima instance is created")
+        return ConditionValue(UNKNOWN, Reason.PENDING, "Lima instance is being prepared")
+    return ConditionValue(TRUE, Reason.CREATED, "Lima instance is created")
 
 
 def running_condition(observed: Observed) -> ConditionValue:
@@ -180,17 +241,17 @@ def running_condition(observed: Observed) -> ConditionValue:
     if failure is not None:
         return ConditionValue(FALSE, failure.reason, failure.message)
     if observed.state == RUNNING and observed.template_current and not observed.restart_requested:
-        return ConditionValue(TRUE, "Started", "Lima instance is running")
+        return ConditionValue(TRUE, Reason.STARTED, "Lima instance is running")
     if stopped_unasked(observed):
-        return ConditionValue(FALSE, "StartFailed", observed.message)
+        return ConditionValue(FALSE, Reason.START_FAILED, observed.message)
     if observed.state == STARTING or (observed.running_wanted and observed.state != RUNNING):
-        return ConditionValue(FALSE, "Starting", "Lima instance is starting")
+        return ConditionValue(FALSE, Reason.STARTING, "Lima instance is starting")
     if observed.state == RUNNING:
-        return ConditionValue(FALSE, "Starting", "Lima instance is restarting")
-    return ConditionValue(FALSE, "Stopped", "Lima instance is stopped")
+        return ConditionValue(FALSE, Reason.STARTING, "Lima instance is restarting")
+    return ConditionValue(FALSE, Reason.STOPPED, "Lima instance is stopped")
 
 
 def counts_as_start(previous_status: str, previous_reason: str, new_status: str) -> bool:
     """restartCount grows when Running turns True after we started the VM,
     not when a restarted controller finds it already running (pure)."""
-    return new_status == TRUE and previous_status != TRUE and previous_reason == "Starting"
+    return new_status == TRUE and previous_status != TRUE and previous_reason == Reason.STARTING

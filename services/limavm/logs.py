@@ -1,6 +1,6 @@
-"""A LimaVM's host agent logs for the Logs RPC: `ha.stderr.log` (logrus
-lines) and `ha.stdout.log` (JSON events) under `$RDD_LIMA_HOME/<name>`,
-merged in time order, optionally followed.
+"""A LimaVM's host agent logs for the Logs RPC: the files the driver names
+(Driver.log_files: `ha.stderr.log`, logrus lines, and `ha.stdout.log`, JSON
+events), merged in time order, optionally followed.
 
 Following waits on directory changes (inotify through
 rdd.drivers.watching.DirWatch), never a busy loop or a poll. Each start
@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdd.drivers.base import HA_STDERR, HA_STDOUT
+from rdd.drivers.base import LOG_SOURCES
 from rdd.drivers.watching import DirWatch
 
-#: The files served, in the order lines with equal times are given.
-SOURCES = (HA_STDERR, HA_STDOUT)
 #: How many of a file's first bytes tell a rewritten file from the one read before.
 HEAD_BYTES = 128
 #: Bytes read from one file in one go; a bigger backlog is read in several.
@@ -154,11 +152,12 @@ class LogReader:
     """The log files of one instance directory, read incrementally."""
 
     inst_dir: Path
+    sources: Sequence[str] = LOG_SOURCES
     files: list[LogFile] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.files:
-            self.files = [LogFile(self.inst_dir / source, source) for source in SOURCES]
+            self.files = [LogFile(self.inst_dir / source, source) for source in self.sources]
 
     def read(self, *, final: bool) -> tuple[list[Line], bool]:
         """(new lines of every file merged in time order, whether more is waiting)."""
@@ -212,12 +211,17 @@ async def _wait_for_dir(inst_dir: Path, gone: asyncio.Event) -> bool:
 
 
 async def stream_logs(
-    inst_dir: Path, *, follow: bool, gone: asyncio.Event
+    inst_dir: Path,
+    *,
+    follow: bool,
+    gone: asyncio.Event,
+    sources: Sequence[str] = LOG_SOURCES,
 ) -> AsyncIterator[list[Line]]:
-    """Batches of (source, text): everything logged so far, then (`follow`)
-    new lines as they are written, until the instance directory is missing
-    once `gone` is set (the LimaVM is deleting or deleted)."""
-    reader = LogReader(inst_dir)
+    """Batches of (source, text) of the `sources` files in `inst_dir` (what
+    Driver.log_files says): everything logged so far, then (`follow`) new
+    lines as they are written, until the instance directory is missing once
+    `gone` is set (the LimaVM is deleting or deleted)."""
+    reader = LogReader(inst_dir, sources)
     if not follow:
         for batch in reader.drain(final=True):
             yield batch
@@ -235,4 +239,4 @@ async def stream_logs(
                 await watch.changed()
         for batch in reader.drain(final=True):
             yield batch
-        reader = LogReader(inst_dir)  # a rebuilt instance's files start afresh
+        reader = LogReader(inst_dir, sources)  # a rebuilt instance's files start afresh

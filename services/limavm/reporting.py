@@ -21,21 +21,19 @@ from rdd.services.limavm.decisions import (
 )
 
 from rdd.api.meta.v1 import meta_pb2
-from rdd.drivers.base import ABSENT, PREPARING
+from rdd.drivers.base import ABSENT, PARTIAL, PREPARING
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
-from rdd.runtime.events import EventRecorder
-from rdd.store.registry import Registry
+from rdd.runtime.reporting import Reporter
 
 RECONCILING = ConditionValue(
-    conditions.UNKNOWN, "Reconciling", "controller restarted; checking the instance"
+    conditions.UNKNOWN, conditions.Reason.RECONCILING, "controller restarted; checking the instance"
 )
 
 
 @dataclass
 class StatusWriter:
-    registry: Registry
-    recorder: EventRecorder
+    reporter: Reporter
 
     async def report(self, vm: Any, observed: Observed, template: Any, arch: str) -> Any:
         """Conditions and template fields from one observation; returns the LimaVM as stored."""
@@ -43,7 +41,9 @@ class StatusWriter:
             CREATED: created_condition(observed),
             RUNNING_CONDITION: running_condition(observed),
         }
-        current_template = observed.template_current and observed.state not in (ABSENT, PREPARING)
+        # Only a built instance has applied a template (a Partial one is being rebuilt).
+        built = observed.state not in (ABSENT, PARTIAL, PREPARING)
+        current_template = observed.template_current and built
         return await self.write(
             vm,
             values,
@@ -105,13 +105,7 @@ class StatusWriter:
             status.restart_needed = restart_needed
         if arch is not None and not status.arch:
             status.arch = arch
-        if updated.status == vm.status:
-            return vm
-        stored = await self.registry.update_status(LIMAVM, updated)
-        for changed in conditions.condition_changes(vm.status.conditions, status.conditions):
-            event_type = "Warning" if changed.reason.endswith("Failed") else "Normal"
-            await self.recorder.record(stored, event_type, changed.reason, changed.message)
-        return stored
+        return await self.reporter.write(vm, updated)
 
 
 def copy_vm(vm: Any) -> Any:

@@ -15,10 +15,11 @@ import grpc
 from rdd.services.limavm.logs import stream_logs
 
 from rdd.api.lima.v1alpha1 import limavm_pb2
-from rdd.drivers.base import instance_dir
+from rdd.drivers import Driver, make_driver
 from rdd.errors import ApiError
 from rdd.kinds import LIMAVM
 from rdd.meta.finalizers import is_deleting
+from rdd.retry import Backoff
 from rdd.rpc_status import code_for
 from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
@@ -53,7 +54,10 @@ class LimaVMServicer(ResourceServicer):
         self._info = limavm_pb2.ServiceInfo(
             driver=driver, lima_home=str(lima_home), host_arch=host_arch
         )
-        self._lima_home = lima_home
+        # The driver answers where an instance's logs are. This one only
+        # answers that (every replica serves Logs; only the leader's
+        # controller drives VMs), so it is built with nothing to notify.
+        self._driver: Driver = make_driver(driver, lima_home, lambda _: None)
 
     async def Info(
         self, request: limavm_pb2.InfoRequest, context: grpc.aio.ServicerContext
@@ -77,9 +81,11 @@ class LimaVMServicer(ResourceServicer):
             watcher = asyncio.create_task(
                 self._watch_until_gone(namespace, request.name, vm.metadata.uid, gone)
             )
-        inst_dir = instance_dir(self._lima_home, request.name)
+        files = self._driver.log_files(request.name)
         try:
-            async for batch in stream_logs(inst_dir, follow=request.follow, gone=gone):
+            async for batch in stream_logs(
+                files.directory, follow=request.follow, gone=gone, sources=files.sources
+            ):
                 yield limavm_pb2.LogChunk(
                     lines=[limavm_pb2.LogLine(source=source, text=text) for source, text in batch]
                 )
@@ -95,7 +101,7 @@ class LimaVMServicer(ResourceServicer):
         """Set `gone` once the LimaVM `uid` is deleting or deleted, learnt
         from a watch on the namespace's LimaVMs (a list gives the revision to
         watch from; listed again after a compaction or a failed list)."""
-        delay = RELIST_DELAY
+        backoff = Backoff(initial=RELIST_DELAY, cap=RELIST_DELAY_MAX)
         while True:
             try:
                 vms, revision = await self._registry.list(LIMAVM, namespace)
@@ -105,7 +111,7 @@ class LimaVMServicer(ResourceServicer):
                 events = self._registry.watch(LIMAVM, namespace, revision)
                 try:
                     async for event in events:
-                        delay = RELIST_DELAY
+                        backoff.reset()
                         obj = event.obj
                         if obj.metadata.name == name and (
                             event.type == "DELETED" or obj.metadata.uid != uid or is_deleting(obj)
@@ -117,8 +123,7 @@ class LimaVMServicer(ResourceServicer):
                 log.info("event=logs_watch_ended name=%s", name)
             except ApiError as error:
                 log.info("event=logs_watch_retry name=%s error=%r", name, error.message)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RELIST_DELAY_MAX)
+            await asyncio.sleep(backoff.next())
         gone.set()
 
 

@@ -87,12 +87,8 @@ def lima_home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def sim(
-    lima_home: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[SimDriver]:
-    monkeypatch.setenv("RDD_SIM_BOOT_SECONDS", "0.3")
-    monkeypatch.delenv("RDD_SIM_PREPARE_SECONDS", raising=False)
-    driver = SimDriver(lima_home, recorder)
+async def sim(lima_home: Path, recorder: Recorder) -> AsyncIterator[SimDriver]:
+    driver = SimDriver(lima_home, recorder, boot_seconds=0.3)
     yield driver
     await driver.shutdown()
     if lima_home.exists():

@@ -12,12 +12,9 @@ import pytest
 
 from rdd.drivers.base import (
     ABSENT,
-    BROKEN,
     PARTIAL,
-    PREPARING,
     RUNNING,
     SENTINEL,
-    STARTING,
     STOPPED,
     DriverError,
 )
@@ -25,7 +22,7 @@ from rdd.drivers.lima import LimaDriver
 from rdd.drivers.limactl import outer_marker
 from tests.drivers.conftest import TEMPLATE, Recorder
 from tests.support.processes import processes_mentioning
-from tests.support.waiting import eventually, until
+from tests.support.waiting import until
 
 
 async def state(driver: LimaDriver, name: str = "rd") -> str:
@@ -85,22 +82,6 @@ async def test_prepare_of_an_invalid_template_fails_with_lima_validation(
     assert list(lima_home.iterdir()) == []
 
 
-async def test_delete_during_preparation_removes_everything(
-    lima: LimaDriver, lima_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LIMACTL_STANDIN_CREATE_SECONDS", "30")
-    preparing = asyncio.create_task(lima.prepare("rd", TEMPLATE, "x86_64"))
-    await eventually(lambda: (lima_home / "rd" / SENTINEL).exists(), timeout=5)
-    assert outer_marker(lima_home, "rd").exists()
-    assert await state(lima) == PREPARING
-    await lima.delete("rd")
-    assert list(lima_home.iterdir()) == []
-    assert await state(lima) == ABSENT
-    with pytest.raises(DriverError, match="cancelled"):
-        await preparing
-    assert not processes_mentioning(str(lima_home))
-
-
 async def test_leftover_markers_are_partial_and_prepare_redoes_them(
     lima: LimaDriver, lima_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,40 +109,8 @@ async def test_leftover_markers_are_partial_and_prepare_redoes_them(
     assert await state(lima) == STOPPED
 
 
-async def test_start_goes_starting_then_running_and_notifies(
-    lima: LimaDriver, recorder: Recorder
-) -> None:
-    await lima.prepare("rd", TEMPLATE, "x86_64")
-    since = time.monotonic()
-    await lima.start("rd")
-    assert time.monotonic() - since < 1, "start must not wait for the boot"
-    assert await state(lima) == STARTING
-    await recorder.wait_after("rd", since, timeout=10)
-    assert await state(lima) == RUNNING
-    await lima.start("rd")  # no-op
-
-
-async def test_killed_host_agent_is_noticed_within_a_second(
-    lima: LimaDriver, recorder: Recorder
-) -> None:
-    pid = await running(lima)
-    since = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-    assert await recorder.wait_after("rd", since, timeout=1) < 1
-    await until(lambda: _state_is(lima, STOPPED), timeout=3)
-
-
 async def _state_is(driver: LimaDriver, wanted: str) -> bool:
     return await state(driver) == wanted
-
-
-async def test_stop_is_graceful(lima: LimaDriver, lima_home: Path) -> None:
-    await running(lima)
-    await lima.stop("rd", timeout=10)
-    assert await state(lima) == STOPPED
-    assert '"exiting":true' in (lima_home / "rd" / "ha.stdout.log").read_text()
-    assert not (lima_home / "rd" / "ha.pid").exists()
-    await lima.stop("rd", timeout=10)  # idempotent
 
 
 async def test_stop_forces_a_host_agent_that_ignores_sigint(
@@ -175,48 +124,11 @@ async def test_stop_forces_a_host_agent_that_ignores_sigint(
     assert await state(lima) == STOPPED
 
 
-async def test_delete_removes_a_running_instance(lima: LimaDriver, lima_home: Path) -> None:
-    await running(lima)
-    await lima.delete("rd")
-    assert list(lima_home.iterdir()) == []
-    # The VM's processes were signalled; on a loaded machine they take a moment to go.
-    await eventually(
-        lambda: not processes_mentioning(str(lima_home)), timeout=5, message="a VM process stayed"
-    )
-    await lima.delete("rd")  # idempotent
-
-
-async def test_a_second_driver_adopts_a_running_vm(lima: LimaDriver, lima_home: Path) -> None:
-    pid = await running(lima)
-    calls = Recorder()
-    adopter = LimaDriver(lima_home, calls)
-    status = await adopter.status("rd")
-    assert (status.state, status.pid) == (RUNNING, pid)
-    await adopter.start("rd")
-    assert (await adopter.status("rd")).pid == pid, "start must not start a second VM"
-    since = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-    assert await calls.wait_after("rd", since, timeout=1) < 1
-    await adopter.shutdown()
-
-
 async def test_shutdown_leaves_real_vms_running(lima: LimaDriver, lima_home: Path) -> None:
     pid = await running(lima)
     await lima.shutdown()
     assert pid in processes_mentioning(str(lima_home))
     assert await state(LimaDriver(lima_home, Recorder())) == RUNNING
-
-
-async def test_garbage_pid_file_is_broken_until_stopped(lima: LimaDriver, lima_home: Path) -> None:
-    await lima.prepare("rd", TEMPLATE, "x86_64")
-    (lima_home / "rd" / "ha.pid").write_text("garbage")
-    status = await lima.status("rd")
-    assert status.state == BROKEN
-    assert "invalid syntax" in status.message
-    with pytest.raises(DriverError, match="Broken"):
-        await lima.start("rd")
-    await lima.stop("rd", timeout=5)
-    assert await state(lima) == STOPPED
 
 
 async def test_v2_wording_is_understood(

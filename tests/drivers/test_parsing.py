@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from rdd import procs
-from rdd.drivers import events, host_arch, make_driver, normalize_arch, select_driver, watching
+from rdd.config import ServiceSettings, SettingsError, env_seconds
+from rdd.drivers import (
+    host_arch,
+    hostagent_events,
+    make_driver,
+    normalize_arch,
+    select_driver,
+    watching,
+)
 from rdd.drivers.base import (
     BROKEN,
     RUNNING,
@@ -30,44 +38,51 @@ from rdd.drivers.limactl import (
     logrus_json_msg,
     parse_list_output,
 )
-from rdd.drivers.sim import float_env, is_sim_agent
+from rdd.drivers.sim import is_sim_agent
 
 
 def test_rfc3339nano_trims_trailing_zeros_like_go() -> None:
-    assert events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, 120000, UTC)) == (
+    assert hostagent_events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, 120000, UTC)) == (
         "2025-01-02T03:04:05.12Z"
     )
-    assert events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2025-01-02T03:04:05Z"
+    assert (
+        hostagent_events.rfc3339nano(datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+        == "2025-01-02T03:04:05Z"
+    )
 
 
 def test_event_lines_round_trip() -> None:
-    line = events.format_event({"running": True, "sshLocalPort": 60022}, datetime.now(UTC))
+    line = hostagent_events.format_event(
+        {"running": True, "sshLocalPort": 60022}, datetime.now(UTC)
+    )
     assert '"status":{"running":true,"sshLocalPort":60022}' in line
-    assert events.parse_event_line(line) == {"running": True, "sshLocalPort": 60022}
-    assert events.parse_event_line('{"time": "x"') is None
-    assert events.parse_event_line("[1]") is None
+    assert hostagent_events.parse_event_line(line) == {"running": True, "sshLocalPort": 60022}
+    assert hostagent_events.parse_event_line('{"time": "x"') is None
+    assert hostagent_events.parse_event_line("[1]") is None
 
 
 @pytest.mark.parametrize(
     ("statuses", "phase"),
     [
-        ([], events.NO_EVENTS),
-        ([{"sshLocalPort": 1}], events.BOOTING),
-        ([{"sshLocalPort": 1}, {"running": True}], events.RUNNING),
-        ([{"running": True}, {"exiting": True}], events.EXITING),
+        ([], hostagent_events.NO_EVENTS),
+        ([{"sshLocalPort": 1}], hostagent_events.BOOTING),
+        ([{"sshLocalPort": 1}, {"running": True}], hostagent_events.RUNNING),
+        ([{"running": True}, {"exiting": True}], hostagent_events.EXITING),
     ],
 )
 def test_boot_phase(statuses: list[dict[str, object]], phase: str) -> None:
-    assert events.boot_phase(statuses) == phase
+    assert hostagent_events.boot_phase(statuses) == phase
 
 
 def test_parse_events_skips_a_torn_last_line() -> None:
     text = '{"time":"t","status":{"sshLocalPort":1}}\n{"time":"t","status":{"runn'
-    assert events.parse_events(text) == [{"sshLocalPort": 1}]
+    assert hostagent_events.parse_events(text) == [{"sshLocalPort": 1}]
 
 
 def test_event_errors_include_degradation() -> None:
-    assert events.event_errors([{"errors": ["boom"]}, {"running": True, "degraded": True}]) == [
+    assert hostagent_events.event_errors(
+        [{"errors": ["boom"]}, {"running": True, "degraded": True}]
+    ) == [
         "boom",
         "the VM is degraded",
     ]
@@ -98,17 +113,23 @@ def test_event_errors_include_degradation() -> None:
     ],
 )
 def test_limactl_error(stderr: str, message: str) -> None:
-    assert events.limactl_error(stderr) == message
+    assert hostagent_events.limactl_error(stderr) == message
 
 
 def test_unquote_go_escapes() -> None:
-    assert events.unquote_go(r'"a\tb\x41\u00e9\"\\"') == 'a\tbAé"\\'
-    assert events.unquote_go("bare") == "bare"
+    assert hostagent_events.unquote_go(r'"a\tb\x41\u00e9\"\\"') == 'a\tbAé"\\'
+    assert hostagent_events.unquote_go("bare") == "bare"
 
 
 def test_strip_quotes_matches_both_lima_wordings() -> None:
-    assert events.strip_quotes('instance "rd" already exists') == "instance rd already exists"
-    assert events.strip_quotes("instance `rd` already exists") == "instance rd already exists"
+    assert (
+        hostagent_events.strip_quotes('instance "rd" already exists')
+        == "instance rd already exists"
+    )
+    assert (
+        hostagent_events.strip_quotes("instance `rd` already exists")
+        == "instance rd already exists"
+    )
 
 
 def test_parse_list_output_picks_the_named_instance() -> None:
@@ -135,16 +156,16 @@ RUNNING_LISTING = {"status": "Running", "hostAgentPID": 10, "driverPID": 11}
 @pytest.mark.parametrize(
     ("listing", "starting", "phase", "state"),
     [
-        (RUNNING_LISTING, False, events.RUNNING, RUNNING),
-        (RUNNING_LISTING, False, events.NO_EVENTS, RUNNING),
-        (RUNNING_LISTING, False, events.EXITING, RUNNING),
-        (RUNNING_LISTING, False, events.BOOTING, STARTING),
-        (RUNNING_LISTING, True, events.RUNNING, STARTING),
-        ({"status": "Stopped"}, True, events.NO_EVENTS, STARTING),
-        ({"status": "Broken", "hostAgentPID": 10}, True, events.BOOTING, STARTING),
-        ({"status": "Stopped"}, False, events.EXITING, STOPPED),
-        ({"status": "Broken", "errors": ["x"]}, False, events.NO_EVENTS, BROKEN),
-        ({"status": ""}, False, events.NO_EVENTS, BROKEN),
+        (RUNNING_LISTING, False, hostagent_events.RUNNING, RUNNING),
+        (RUNNING_LISTING, False, hostagent_events.NO_EVENTS, RUNNING),
+        (RUNNING_LISTING, False, hostagent_events.EXITING, RUNNING),
+        (RUNNING_LISTING, False, hostagent_events.BOOTING, STARTING),
+        (RUNNING_LISTING, True, hostagent_events.RUNNING, STARTING),
+        ({"status": "Stopped"}, True, hostagent_events.NO_EVENTS, STARTING),
+        ({"status": "Broken", "hostAgentPID": 10}, True, hostagent_events.BOOTING, STARTING),
+        ({"status": "Stopped"}, False, hostagent_events.EXITING, STOPPED),
+        ({"status": "Broken", "errors": ["x"]}, False, hostagent_events.NO_EVENTS, BROKEN),
+        ({"status": ""}, False, hostagent_events.NO_EVENTS, BROKEN),
     ],
 )
 def test_decide_lima_state(
@@ -164,13 +185,18 @@ EARLY = {
 @pytest.mark.parametrize(
     ("listing", "phase", "boot_seconds", "state"),
     [
-        (EARLY, events.NO_EVENTS, 1.0, STARTING),
-        (EARLY, events.BOOTING, 30.0, STARTING),
-        (EARLY, events.RUNNING, 1.0, BROKEN),  # it had booted: the VM process died
-        (EARLY, events.EXITING, 1.0, BROKEN),
-        (EARLY, events.BOOTING, 601.0, BROKEN),  # longer than limactl start would wait
-        (EARLY, events.BOOTING, None, BROKEN),
-        ({"status": "Broken", "errors": ["x"]}, events.BOOTING, 1.0, BROKEN),  # no host agent
+        (EARLY, hostagent_events.NO_EVENTS, 1.0, STARTING),
+        (EARLY, hostagent_events.BOOTING, 30.0, STARTING),
+        (EARLY, hostagent_events.RUNNING, 1.0, BROKEN),  # it had booted: the VM process died
+        (EARLY, hostagent_events.EXITING, 1.0, BROKEN),
+        (EARLY, hostagent_events.BOOTING, 601.0, BROKEN),  # longer than limactl start would wait
+        (EARLY, hostagent_events.BOOTING, None, BROKEN),
+        (
+            {"status": "Broken", "errors": ["x"]},
+            hostagent_events.BOOTING,
+            1.0,
+            BROKEN,
+        ),  # no host agent
     ],
 )
 def test_broken_early_in_a_boot_is_starting(
@@ -230,25 +256,33 @@ def test_is_sim_agent_checks_module_and_pidfile(tmp_path: Path) -> None:
     assert is_sim_agent(None, pidfile)
 
 
-def test_float_env() -> None:
-    assert float_env({}, "K", 2.0) == 2.0
-    assert float_env({"K": "0.25"}, "K", 2.0) == 0.25
-    with pytest.raises(DriverError, match="number of seconds"):
-        float_env({"K": "soon"}, "K", 2.0)
-    with pytest.raises(DriverError, match="negative"):
-        float_env({"K": "-1"}, "K", 2.0)
+def test_env_seconds() -> None:
+    assert env_seconds({}, "K", 2.0) == 2.0
+    assert env_seconds({"K": "0.25"}, "K", 2.0) == 0.25
+    with pytest.raises(SettingsError, match="number of seconds"):
+        env_seconds({"K": "soon"}, "K", 2.0)
+    with pytest.raises(SettingsError, match="negative"):
+        env_seconds({"K": "-1"}, "K", 2.0)
 
 
 def test_select_driver(tmp_path: Path) -> None:
-    assert select_driver({"RDD_VM_DRIVER": "sim"}) == ("sim", "RDD_VM_DRIVER=sim")
-    assert select_driver({"PATH": str(tmp_path)})[0] == "sim"
+    assert select_driver("sim", {}) == ("sim", "RDD_VM_DRIVER=sim")
+    assert select_driver("", {"PATH": str(tmp_path)})[0] == "sim"
     limactl = tmp_path / "limactl"
     limactl.write_text("#!/bin/sh\n")
     limactl.chmod(0o755)
-    name, reason = select_driver({"PATH": str(tmp_path)})
+    name, reason = select_driver("", {"PATH": str(tmp_path)})
     assert (name, reason) == ("lima", f"limactl found at {limactl}")
-    with pytest.raises(DriverError, match="RDD_VM_DRIVER"):
-        select_driver({"RDD_VM_DRIVER": "qemu"})
+    with pytest.raises(SettingsError, match="RDD_VM_DRIVER"):
+        ServiceSettings.from_env({"RDD_VM_DRIVER": "qemu"}, machine="x86_64")
+
+
+def test_drivers_get_their_timings_from_settings(tmp_path: Path) -> None:
+    settings = ServiceSettings.from_env(
+        {"RDD_SIM_BOOT_SECONDS": "0.5", "RDD_SIM_PREPARE_SECONDS": "1"}, machine="x86_64"
+    )
+    driver = make_driver("sim", tmp_path, lambda _: None, settings)
+    assert (driver._boot_seconds, driver._prepare_seconds) == (0.5, 1.0)  # type: ignore[attr-defined]
 
 
 def test_make_driver(tmp_path: Path) -> None:
@@ -268,12 +302,12 @@ def test_normalize_arch(machine: str, arch: str) -> None:
 
 def test_host_arch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert host_arch({"RDD_HOST_ARCH": "aarch64"}) == "aarch64"
-    with pytest.raises(DriverError, match="RDD_HOST_ARCH"):
+    with pytest.raises(SettingsError, match="RDD_HOST_ARCH"):
         host_arch({"RDD_HOST_ARCH": "arm64"})
     monkeypatch.setattr("platform.machine", lambda: "arm64")
     assert host_arch({}) == "aarch64"
     monkeypatch.setattr("platform.machine", lambda: "riscv64")
-    with pytest.raises(DriverError, match="unsupported host architecture"):
+    with pytest.raises(SettingsError, match='architecture "riscv64" is not supported'):
         host_arch({})
 
 

@@ -60,17 +60,17 @@ def test_the_standin_refuses_root_in_each_versions_form(
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_automatic_choice_falls_back_to_sim_saying_why(version: str) -> None:
-    name, reason = select_driver(root_env(version))
+    name, reason = select_driver("", root_env(version))
     assert name == "sim"
     assert "refuses to run as root" in reason
     with pytest.raises(DriverError, match="must not run as the root user"):
-        select_driver(root_env(version, RDD_VM_DRIVER="lima"))
+        select_driver("lima", root_env(version))
 
 
 def test_a_limactl_that_runs_as_root_is_chosen() -> None:
     env = {**root_env("2.2.0"), "LIMACTL_STANDIN_ROOT": ""}
-    assert select_driver(env)[0] == "lima"
-    assert select_driver({**env, "RDD_VM_DRIVER": "lima"}) == ("lima", "RDD_VM_DRIVER=lima")
+    assert select_driver("", env)[0] == "lima"
+    assert select_driver("lima", env) == ("lima", "RDD_VM_DRIVER=lima")
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -12,16 +12,13 @@ import pytest
 
 from rdd.drivers.base import (
     ABSENT,
-    BROKEN,
     PARTIAL,
     PREPARING,
     RUNNING,
     SENTINEL,
-    STARTING,
     STOPPED,
     DriverError,
 )
-from rdd.drivers.events import parse_events
 from rdd.drivers.sim import SimDriver
 from tests.drivers.conftest import TEMPLATE, Recorder
 from tests.support.processes import processes_mentioning
@@ -63,25 +60,10 @@ async def test_prepare_rejects_an_unknown_arch(sim: SimDriver) -> None:
         await sim.prepare("rd", TEMPLATE, "riscv64")
 
 
-async def test_delete_during_preparation_removes_everything(
-    lima_home: Path, recorder: Recorder
-) -> None:
-    driver = SimDriver(lima_home, recorder, env={"RDD_SIM_PREPARE_SECONDS": "30"})
-    preparing = asyncio.create_task(driver.prepare("rd", TEMPLATE, "x86_64"))
-    await eventually(lambda: (lima_home / "rd" / SENTINEL).exists())
-    assert await state(driver) == PREPARING
-    await driver.delete("rd")
-    assert not (lima_home / "rd").exists()
-    assert await state(driver) == ABSENT
-    with pytest.raises(DriverError, match="cancelled"):
-        await preparing
-    await driver.shutdown()
-
-
 async def test_preparation_survives_its_caller_and_notifies(
     lima_home: Path, recorder: Recorder
 ) -> None:
-    driver = SimDriver(lima_home, recorder, env={"RDD_SIM_PREPARE_SECONDS": "0.3"})
+    driver = SimDriver(lima_home, recorder, prepare_seconds=0.3)
     caller = asyncio.create_task(driver.prepare("rd", TEMPLATE, "x86_64"))
     await eventually(lambda: (lima_home / "rd" / SENTINEL).exists())
     caller.cancel()
@@ -117,62 +99,6 @@ async def test_directory_without_lima_yaml_is_partial(sim: SimDriver, lima_home:
     assert not (lima_home / "rd").exists()
 
 
-async def test_start_goes_starting_then_running_and_notifies(
-    sim: SimDriver, recorder: Recorder, lima_home: Path
-) -> None:
-    await sim.prepare("rd", TEMPLATE, "x86_64")
-    since = time.monotonic()
-    await sim.start("rd")
-    assert time.monotonic() - since < 1, "start must not wait for the boot"
-    assert await state(sim) == STARTING
-    await recorder.wait_after("rd", since, timeout=5)
-    status = await sim.status("rd")
-    assert status.state == RUNNING
-    assert (lima_home / "rd" / "ha.pid").read_text() == f"{status.pid}\n"
-    statuses = parse_events((lima_home / "rd" / "ha.stdout.log").read_text())
-    assert "sshLocalPort" in statuses[0] and "running" not in statuses[0]
-    assert statuses[1]["running"] is True
-    await sim.start("rd")  # no-op
-    assert (await sim.status("rd")).pid == status.pid
-
-
-async def test_killed_host_agent_is_noticed_within_a_second(
-    sim: SimDriver, recorder: Recorder, lima_home: Path
-) -> None:
-    pid = await running(sim)
-    since = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-
-    async def crash_reported() -> bool:
-        status = await sim.status("rd")
-        return status.state == STOPPED and "SIGKILL" in status.message
-
-    # Noticed within a second: a notification after the kill, and by then
-    # (a late "running" notification may come first on a loaded machine)
-    # the status says why it stopped.
-    assert await recorder.wait_after("rd", since, timeout=1) < 1
-    await until(crash_reported, timeout=1)
-    assert time.monotonic() - since < 2
-    assert not (lima_home / "rd" / "ha.pid").exists()
-    await sim.start("rd")
-    await until(lambda: _is_running(sim, "rd"), timeout=5)
-
-
-async def test_stop_is_graceful(sim: SimDriver, lima_home: Path) -> None:
-    await running(sim)
-    since = time.monotonic()
-    await sim.stop("rd", timeout=5)
-    assert time.monotonic() - since < 2
-    assert await state(sim) == STOPPED
-    inst = lima_home / "rd"
-    assert not (inst / "ha.pid").exists() and not (inst / "ha.sock").exists()
-    assert parse_events((inst / "ha.stdout.log").read_text())[-1] == {
-        "exiting": True,
-        "sshLocalPort": parse_events((inst / "ha.stdout.log").read_text())[0]["sshLocalPort"],
-    }
-    await sim.stop("rd", timeout=5)  # idempotent
-
-
 async def test_stop_forces_a_hung_host_agent_after_the_timeout(sim: SimDriver) -> None:
     pid = await running(sim)
     os.kill(pid, signal.SIGSTOP)  # hung: SIGTERM stays pending, SIGKILL still works
@@ -180,30 +106,6 @@ async def test_stop_forces_a_hung_host_agent_after_the_timeout(sim: SimDriver) -
     await sim.stop("rd", timeout=0.3)
     assert 0.3 <= time.monotonic() - since < 3
     assert await state(sim) == STOPPED
-
-
-async def test_delete_removes_a_running_instance(sim: SimDriver, lima_home: Path) -> None:
-    await running(sim)
-    await sim.delete("rd")
-    assert not (lima_home / "rd").exists()
-    assert not processes_mentioning(str(lima_home))
-    assert await state(sim) == ABSENT
-    await sim.delete("rd")  # idempotent
-
-
-async def test_a_second_driver_adopts_a_running_vm(sim: SimDriver, lima_home: Path) -> None:
-    pid = await running(sim)
-    adopter_calls = Recorder()
-    adopter = SimDriver(lima_home, adopter_calls)
-    status = await adopter.status("rd")
-    assert (status.state, status.pid) == (RUNNING, pid)
-    await adopter.start("rd")
-    assert processes_mentioning(str(lima_home)) == [pid], "start must not duplicate the VM"
-    since = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
-    assert await adopter_calls.wait_after("rd", since, timeout=1) < 1
-    assert await state(adopter) == STOPPED
-    await adopter.shutdown()
 
 
 async def test_shutdown_stops_every_vm(sim: SimDriver, lima_home: Path) -> None:
@@ -222,16 +124,6 @@ async def test_stale_pid_files_are_removed(sim: SimDriver, lima_home: Path) -> N
     pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a host agent
     assert await state(sim) == STOPPED
     assert not pidfile.exists()
-
-
-async def test_garbage_pid_file_is_broken_until_stopped(sim: SimDriver, lima_home: Path) -> None:
-    await sim.prepare("rd", TEMPLATE, "x86_64")
-    (lima_home / "rd" / "ha.pid").write_text("garbage")
-    status = await sim.status("rd")
-    assert status.state == BROKEN
-    assert "does not hold a pid" in status.message
-    await sim.stop("rd", timeout=1)
-    assert await state(sim) == STOPPED
 
 
 async def test_start_of_a_missing_instance_fails(sim: SimDriver) -> None:

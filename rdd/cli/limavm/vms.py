@@ -19,10 +19,11 @@ from rdd.cli.output import find_condition, plural_form
 from rdd.cli.printing import view_rows
 from rdd.cli.setting import Seen
 from rdd.kinds import LIMAVM
+from rdd.meta.conditions import ConditionType, Reason
 from rdd.meta.loading import LoadError, read_text
 from rdd.meta.names import RESTART_ANNOTATION
 
-CREATED, RUNNING = "Created", "Running"
+CREATED, RUNNING = ConditionType.CREATED, ConditionType.RUNNING
 
 # -- status and list ---------------------------------------------------------------
 
@@ -138,7 +139,7 @@ def is_running_as_wanted(obj: dict[str, Any], *, running: bool, generation: int)
         return False
     if running:
         return cond.get("status") == "True"
-    return cond.get("status") == "False" and cond.get("reason") == "Stopped"
+    return cond.get("status") == "False" and cond.get("reason") == Reason.STOPPED
 
 
 def is_created(obj: dict[str, Any], *, running: bool, generation: int) -> bool:

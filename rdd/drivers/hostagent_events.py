@@ -1,4 +1,5 @@
-"""Lima's wire formats, parsed and written: host agent events and logrus lines.
+"""Lima host-agent event lines and logrus lines, parsed and written (not the
+Kubernetes Events of rdd.runtime.events).
 
 Pure functions (no I/O). Used by the drivers to read `ha.stdout.log` and
 limactl's stderr, and by the sim host agent to write the same formats.
