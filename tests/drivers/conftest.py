@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from rdd.drivers.base import RUNNING
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.sim import SimDriver
 from tests.support.processes import processes_mentioning
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, until
 
 STANDIN = Path(__file__).resolve().parent.parent / "standin"
 #: The stand-in's knobs (docs/limactl-standin.md); each test starts with none set.
@@ -118,3 +120,40 @@ async def lima(
                 await driver.delete(entry.name)
     await driver.shutdown()
     await eventually(lambda: processes_mentioning(str(lima_home)) == [], message="processes left")
+
+
+# -- helpers the lima driver tests share ----------------------------------------
+
+
+LIMACTL = str(STANDIN / "limactl")
+
+
+def limactl(lima_home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The stand-in, run directly (the environment the test set, LIMA_HOME given)."""
+    return subprocess.run(
+        [LIMACTL, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LIMA_HOME": str(lima_home)},
+        timeout=60,
+        check=False,
+    )
+
+
+async def state(driver: LimaDriver, name: str = "rd") -> str:
+    return (await driver.status(name)).state
+
+
+async def _is_running(driver: LimaDriver, name: str) -> bool:
+    return (await driver.status(name)).state == RUNNING
+
+
+async def running(driver: LimaDriver, name: str = "rd") -> int:
+    """Prepare and start `name`; returns the host agent pid once Running."""
+    await driver.prepare(name, TEMPLATE, "x86_64")
+    await driver.start(name)
+    await until(lambda: _is_running(driver, name), timeout=10)
+    status = await driver.status(name)
+    assert status.pid is not None
+    return status.pid

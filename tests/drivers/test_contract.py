@@ -29,8 +29,9 @@ from rdd.drivers.hostagent_events import parse_events
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.limactl import outer_marker
 from rdd.drivers.sim import SimDriver
-from tests.drivers.conftest import TEMPLATE, Recorder, processes_mentioning, until
-from tests.helpers import eventually
+from tests.drivers.conftest import TEMPLATE, Recorder
+from tests.support.processes import processes_mentioning
+from tests.support.waiting import eventually, until
 
 
 @dataclass(frozen=True)

@@ -20,27 +20,9 @@ from rdd.drivers.base import (
 )
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.limactl import outer_marker
-from tests.drivers.conftest import TEMPLATE, Recorder
+from tests.drivers.conftest import TEMPLATE, Recorder, running, state
 from tests.support.processes import processes_mentioning
 from tests.support.waiting import until
-
-
-async def state(driver: LimaDriver, name: str = "rd") -> str:
-    return (await driver.status(name)).state
-
-
-async def _is_running(driver: LimaDriver, name: str) -> bool:
-    return (await driver.status(name)).state == RUNNING
-
-
-async def running(driver: LimaDriver, name: str = "rd") -> int:
-    """Prepare and start `name`; returns the host agent pid once Running."""
-    await driver.prepare(name, TEMPLATE, "x86_64")
-    await driver.start(name)
-    await until(lambda: _is_running(driver, name), timeout=10)
-    status = await driver.status(name)
-    assert status.pid is not None
-    return status.pid
 
 
 async def test_prepare_makes_a_stopped_instance(lima: LimaDriver, lima_home: Path) -> None:

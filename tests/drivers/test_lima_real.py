@@ -6,8 +6,6 @@ lima.yaml, a VM adopted early in its boot, v1.x `errors` objects."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,24 +15,8 @@ from rdd.drivers import lima as lima_module
 from rdd.drivers.base import BROKEN, PARTIAL, RUNNING, SENTINEL, STARTING, STOPPED, DriverError
 from rdd.drivers.lima import SET_ASIDE, LimaDriver, mirror_sentinel, strays
 from rdd.drivers.limactl import outer_marker
-from tests.drivers.conftest import STANDIN, TEMPLATE, Recorder
-from tests.drivers.test_lima import running, state
+from tests.drivers.conftest import TEMPLATE, Recorder, limactl, running, state
 from tests.support.waiting import eventually, until
-
-LIMACTL = str(STANDIN / "limactl")
-
-
-def limactl(lima_home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """The stand-in, run directly (the environment the test set, LIMA_HOME given)."""
-    return subprocess.run(
-        [LIMACTL, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "LIMA_HOME": str(lima_home)},
-        timeout=60,
-        check=False,
-    )
 
 
 async def _state_is(driver: LimaDriver, wanted: str) -> bool:

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from rdd.drivers.hostagent_events import limactl_error
-from tests.drivers.conftest import TEMPLATE
-from tests.drivers.test_lima_real import limactl
+from tests.drivers.conftest import TEMPLATE, limactl
 from tests.support.waiting import eventually
 
 DIGEST = "sha256:" + "a" * 64

@@ -6,8 +6,8 @@ from rdd.kinds import CONFIGMAP
 from rdd.runtime.informer import Informer
 from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
-from tests.helpers import eventually
-from tests.store.test_registry import configmap
+from tests.support.objects import configmap
+from tests.support.waiting import eventually
 
 
 async def test_an_index_follows_adds_changes_and_deletes(store: EtcdStore) -> None:
