@@ -5,14 +5,20 @@ come back as domain errors (rdd.errors), never raw gRPC errors."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.api.meta.v1 import meta_pb2
-from rdd.errors import AlreadyExistsError, ConflictError, GoneError, NotFoundError
+from rdd.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    GoneError,
+    NameTakenError,
+    NotFoundError,
+)
 from rdd.kinds import LIMAVM, Kind
 from rdd.retry import CONFLICT_ATTEMPTS, retry_on_conflict
 from rdd.rpc_status import error_from_rpc
@@ -179,21 +185,26 @@ async def create_or_update(
     *,
     build: Callable[[], Any],
     mutate: Callable[[Any], Any | None],
+    read: Callable[[], Awaitable[Any]] | None = None,
     dry_run: bool = False,
     attempts: int = CONFLICT_ATTEMPTS,
 ) -> tuple[str, Any]:
-    """controller-runtime's CreateOrUpdate over our API: read the object;
-    when it is missing create `build()`, else write `mutate(live)` unless
-    that is None (nothing to change). An object created or changed meanwhile
-    (AlreadyExists, Conflict) is read again, at most `attempts` times.
+    """controller-runtime's CreateOrUpdate over our API: read the object
+    (`read()`, a controller's informer copy, or a Get); when it is missing
+    (NotFoundError) create `build()`, else write `mutate(live)` unless that
+    is None (nothing to change). An object created or changed meanwhile
+    (AlreadyExists, Conflict) is read again, at most `attempts` times; a
+    name another namespace holds (NameTakenError) is the answer at once.
     Returns (created|updated|unchanged, the object as the server has it)."""
 
     async def attempt() -> tuple[str, Any]:
         try:
-            live = await client.get(name, namespace)
+            live = await (read() if read is not None else client.get(name, namespace))
         except NotFoundError:
             try:
                 return CREATED, await client.create(build(), dry_run=dry_run)
+            except NameTakenError:
+                raise
             except AlreadyExistsError as exc:
                 raise ConflictError(exc.message) from None
         changed = mutate(live)

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
+from rdd.meta.conditions import ConditionType
 
 T = TypeVar("T", bound=Message)
 
@@ -123,9 +124,9 @@ APP: Kind[app_pb2.App] = Kind(
     columns=(
         NAME,
         Column("RUNNING", ".spec.running", format="bool"),
-        Column("SETTLED", condition("Settled")),
+        Column("SETTLED", condition(ConditionType.SETTLED)),
         AGE,
-        Column("REASON", condition("Settled", "reason"), priority=1),
+        Column("REASON", condition(ConditionType.SETTLED, "reason"), priority=1),
         Column("VM-NAMESPACE", ".spec.namespace", priority=1),
     ),
 )
@@ -150,10 +151,10 @@ LIMAVM: Kind[limavm_pb2.LimaVM] = Kind(
         Column("NAMESPACE", ".metadata.namespace", priority=2),
         Column("RUNNING", ".spec.running", format="bool"),
         Column("STATUS", "", format="vm_status", priority=2),
-        Column("CREATED", condition("Created")),
-        Column("RUNNING-STATUS", condition("Running")),
+        Column("CREATED", condition(ConditionType.CREATED)),
+        Column("RUNNING-STATUS", condition(ConditionType.RUNNING)),
         AGE,
-        Column("REASON", condition("Running", "reason"), priority=1),
+        Column("REASON", condition(ConditionType.RUNNING, "reason"), priority=1),
         Column("ARCH", ".status.arch", priority=1),
         Column("RESTARTS", ".status.restartCount", format="number", priority=1),
         Column("TEMPLATE", ".status.templateConfigMap", priority=1),

@@ -15,13 +15,10 @@ from rdd.meta import conditions
 from rdd.meta.names import TEMPLATE_KEY
 from rdd.templates.disks import disk_shrink_problem
 
-#: The LimaVM condition that says its Lima instance exists (services/limavm).
-CREATED_CONDITION = "Created"
-
 
 def instance_exists(vm: Any) -> bool:
     """Whether the LimaVM reports its Lima instance as created. Pure."""
-    found = conditions.find_condition(vm.status.conditions, CREATED_CONDITION)
+    found = conditions.find_condition(vm.status.conditions, conditions.ConditionType.CREATED)
     return found is not None and found.status == conditions.TRUE
 
 

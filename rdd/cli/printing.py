@@ -26,6 +26,7 @@ from rdd.cli.output import (
     render_serialized,
 )
 from rdd.kinds import Column, Kind
+from rdd.meta.conditions import ConditionType, Reason
 from rdd.meta.names import RESTART_ANNOTATION
 
 # -- formatters ------------------------------------------------------------------
@@ -38,10 +39,10 @@ def vm_status(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata", {})
     if meta.get("deletionTimestamp"):
         return "Deleting"
-    created = find_condition(obj, "Created")
+    created = find_condition(obj, ConditionType.CREATED)
     if created is not None and created.get("status") == "False":
-        return str(created.get("reason") or "CreateFailed")
-    running = find_condition(obj, "Running")
+        return str(created.get("reason") or Reason.CREATE_FAILED)
+    running = find_condition(obj, ConditionType.RUNNING)
     if created is None or created.get("status") != "True" or running is None:
         return "Creating"
     if running.get("status") == "True":

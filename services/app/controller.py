@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from rdd.api.meta.v1 import meta_pb2
 from rdd.services.app.decisions import SETTLED, mirrored_conditions, settled_condition
 
-from rdd.api.meta.v1 import meta_pb2
-from rdd.clients import ResourceClient
-from rdd.errors import AlreadyExistsError, ApiError, NameTakenError, NotFoundError
+from rdd.clients import CREATED, ResourceClient, create_or_update
+from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta import conditions
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
@@ -118,21 +118,49 @@ class AppController:
             self.ctx.apps.note_written(await self.ctx.registry.update(APP, updated))
             return DONE
         namespace = app_namespace(app)
-        vm = self.ctx.limavms.get(namespace, CHILD_NAME)
-        if vm is None:
-            try:
-                vm = await self._create_children(app, namespace)
-            except ApiError as error:
-                # Say why on the App (and in a Warning event), then retry.
+        creating = self.ctx.limavms.get(namespace, CHILD_NAME) is None
+        try:
+            vm = await self._ensure_limavm(app, namespace)
+        except ApiError as error:
+            if creating:  # say why on the App (and in a Warning event), then retry
                 await self._report(app, None, namespace, create_error=error.message)
-                raise
-        elif is_controlled_by(vm, app.metadata.uid) and not is_deleting(vm):
-            await self._converge(app, vm, namespace)
+            raise
+        if is_controlled_by(vm, app.metadata.uid) and not is_deleting(vm):
+            await self._release_input(app, vm, namespace)
         await self._report(app, vm, namespace)
         return DONE
 
-    async def _create_children(self, app: Any, namespace: str) -> Any | None:
-        """Input ConfigMap `rd` (the template), then LimaVM `rd` from it."""
+    async def _ensure_limavm(self, app: Any, namespace: str) -> Any:
+        """LimaVM `rd` as the App declares it (create-or-update): created
+        from its input ConfigMap when missing, spec.running carried over
+        while it is ours. The first read is the informer's copy; a retry
+        after a race reads through the API."""
+        reads = 0
+
+        async def read() -> Any:
+            nonlocal reads
+            reads += 1
+            cached = self.ctx.limavms.get(namespace, CHILD_NAME) if reads == 1 else None
+            if cached is not None:
+                return cached
+            if reads == 1:
+                await self._create_source(app, namespace)
+            return await self.ctx.limavm_client.get(CHILD_NAME, namespace)
+
+        verb, vm = await create_or_update(
+            self.ctx.limavm_client,
+            CHILD_NAME,
+            namespace,
+            read=read,
+            build=lambda: _new_limavm(app, namespace),
+            mutate=lambda live: _running_as_declared(live, app),
+        )
+        if verb == CREATED:
+            log.info("event=limavm_created app=%s namespace=%s", app.metadata.name, namespace)
+        return vm
+
+    async def _create_source(self, app: Any, namespace: str) -> None:
+        """Input ConfigMap `rd` (the template) for a LimaVM about to be created."""
         if self.ctx.configmaps.get(namespace, CHILD_NAME) is None:
             source = CONFIGMAP.new()
             source.metadata.name = CHILD_NAME
@@ -141,30 +169,8 @@ class AppController:
             _own(source, app)
             with contextlib.suppress(AlreadyExistsError):
                 await self.ctx.configmap_client.create(source)
-        vm = LIMAVM.new()
-        vm.metadata.name = CHILD_NAME
-        vm.metadata.namespace = namespace
-        vm.spec.template_ref.name = CHILD_NAME
-        vm.spec.template_ref.namespace = namespace
-        vm.spec.running = app.spec.running
-        _own(vm, app)
-        # The LimaVM controller's own finalizer, set now: it would add it in
-        # a write of its own before doing anything else.
-        add_finalizer(vm, CLEANUP_FINALIZER)
-        try:
-            created = await self.ctx.limavm_client.create(vm)
-        except NameTakenError:
-            raise
-        except AlreadyExistsError:
-            return None  # created meanwhile: the watch brings it
-        log.info("event=limavm_created app=%s namespace=%s", app.metadata.name, namespace)
-        return created
 
-    async def _converge(self, app: Any, vm: Any, namespace: str) -> None:
-        if vm.spec.running != app.spec.running:
-            updated = _copy(LIMAVM, vm)
-            updated.spec.running = app.spec.running
-            await self.ctx.limavm_client.update(updated)
+    async def _release_input(self, app: Any, vm: Any, namespace: str) -> None:
         source = self.ctx.configmaps.get(namespace, CHILD_NAME)
         if vm.status.template_config_map and source is not None:
             # The LimaVM has its own copy now: the input is no longer needed.
@@ -238,6 +244,32 @@ class AppController:
         await self.ctx.registry.update(APP, updated)
         log.info("event=finalized app=%s", app.metadata.name)
         return DONE
+
+
+def _new_limavm(app: Any, namespace: str) -> Any:
+    vm = LIMAVM.new()
+    vm.metadata.name = CHILD_NAME
+    vm.metadata.namespace = namespace
+    vm.spec.template_ref.name = CHILD_NAME
+    vm.spec.template_ref.namespace = namespace
+    vm.spec.running = app.spec.running
+    _own(vm, app)
+    # The LimaVM controller's own finalizer, set now: it would add it in
+    # a write of its own before doing anything else.
+    add_finalizer(vm, CLEANUP_FINALIZER)
+    return vm
+
+
+def _running_as_declared(vm: Any, app: Any) -> Any | None:
+    """The LimaVM with the App's spec.running, or None when that is so
+    already or the LimaVM is not the App's to change (pure)."""
+    if not is_controlled_by(vm, app.metadata.uid) or is_deleting(vm):
+        return None
+    if vm.spec.running == app.spec.running:
+        return None
+    updated = _copy(LIMAVM, vm)
+    updated.spec.running = app.spec.running
+    return updated
 
 
 def _own(child: Any, app: Any) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from rdd.clients import CREATED, UNCHANGED, UPDATED, create_or_update
-from rdd.errors import AlreadyExistsError, ConflictError, NotFoundError
+from rdd.errors import AlreadyExistsError, ConflictError, NameTakenError, NotFoundError
 
 
 class Objects:
@@ -78,3 +80,36 @@ def test_conflicts_read_again() -> None:
     client = Objects(a=1)
     client.races = 2
     assert write(client, "a", 5) == (UPDATED, 5)
+
+
+def test_a_name_taken_elsewhere_is_the_answer_at_once() -> None:
+    class Taken(Objects):
+        async def create(self, obj: tuple[str, int], *, dry_run: bool = False) -> int:
+            self.writes += 1
+            raise NameTakenError("held in another namespace")
+
+    client = Taken()
+    with pytest.raises(NameTakenError):
+        write(client, "a", 1)
+    assert client.writes == 1
+
+
+def test_the_first_read_can_come_from_a_cache() -> None:
+    client = Objects(a=1)
+    reads: list[str] = []
+
+    async def cached() -> int:
+        reads.append("cache")
+        return 2  # what an informer holds
+
+    verb, value = asyncio.run(
+        create_or_update(
+            client,  # type: ignore[arg-type]
+            "a",
+            "",
+            read=cached,
+            build=lambda: ("a", 2),
+            mutate=lambda live: None if live == 2 else ("a", 2),
+        )
+    )
+    assert (verb, value, reads, client.writes) == (UNCHANGED, 2, ["cache"], 0)
