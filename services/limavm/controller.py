@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rdd.services.limavm.decisions import (
@@ -35,6 +36,7 @@ from rdd.services.limavm.decisions import (
     needs_rebuild,
     prepare_backoff,
     requeue_after,
+    resumed_streak,
 )
 from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
@@ -42,7 +44,7 @@ from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
-from rdd.meta.conditions import Reason
+from rdd.meta.conditions import ConditionType, Reason
 from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
 from rdd.meta.names import (
     CLEANUP_FINALIZER,
@@ -90,8 +92,10 @@ class _Instance:
     #: The lima.yaml of the last preparation begun, and when it was seen failing.
     prepared_yaml: str = ""
     prepare_failed_at: float | None = None
-    #: Failed runs in a row and the restart backoff they earned.
+    #: Failed runs in a row and the restart backoff they earned; when that
+    #: backoff ends on the wall clock, as status says it.
     streak: RestartStreak = field(default_factory=RestartStreak)
+    not_before_text: str = ""
 
 
 class LimaVMController:
@@ -210,7 +214,7 @@ class LimaVMController:
         instance: InstanceStatus = await self.ctx.driver.status(name)
         built_from = self.ctx.driver.built_template(name)
         current = built_from is None or is_built_from(built_from, lima_yaml)
-        memo = self._instances.setdefault(name, _Instance())
+        memo = self._memo(vm)
         now = time.monotonic()
         if memo.failure is not None and (
             memo.failure_yaml != lima_yaml
@@ -235,6 +239,10 @@ class LimaVMController:
         )
         before = memo.streak
         memo.streak, start_wait = account_restart(before, observed, now=now)
+        if memo.streak.failures == 0:
+            memo.not_before_text = ""
+        elif memo.streak.not_before != before.not_before:
+            memo.not_before_text = _wall_clock(memo.streak.not_before - now)
         if memo.streak.failures != before.failures or memo.streak.not_before != before.not_before:
             log.info(
                 "event=vm_failed name=%s failures=%d restart_in=%.1fs",
@@ -242,7 +250,32 @@ class LimaVMController:
                 memo.streak.failures,
                 start_wait,
             )
-        return dataclasses.replace(observed, start_backoff=start_wait)
+        return dataclasses.replace(
+            observed,
+            start_backoff=start_wait,
+            failure_streak=memo.streak.failures,
+            restart_not_before=memo.not_before_text,
+        )
+
+    def _memo(self, vm: Any) -> _Instance:
+        """What this controller remembers of `vm`'s instance; the first time,
+        the failure streak that status kept (a restart or a new leader)."""
+        name = vm.metadata.name
+        memo = self._instances.get(name)
+        if memo is None:
+            left = _seconds_until(vm.status.restart_not_before)
+            running = conditions.find_condition(vm.status.conditions, ConditionType.RUNNING)
+            streak = resumed_streak(
+                vm.status.failure_streak,
+                left,
+                ran_since=running is not None and running.status == conditions.TRUE,
+                now=time.monotonic(),
+            )
+            memo = self._instances[name] = _Instance(
+                streak=streak,
+                not_before_text=vm.status.restart_not_before if streak.failures else "",
+            )
+        return memo
 
     async def _perform(self, vm: Any, action: VMAction, lima_yaml: str, arch: str) -> Outcome:
         name = vm.metadata.name
@@ -349,3 +382,18 @@ def _render(template_text: str, arch: str) -> str:
     """render_for_arch, once per (template, arch): every pass asks, and
     parsing YAML costs more than the rest of an idle pass."""
     return render_for_arch(template_text, arch)
+
+
+def _wall_clock(seconds_from_now: float) -> str:
+    """RFC 3339 (UTC) of a moment `seconds_from_now` away."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _seconds_until(text: str) -> float:
+    """Seconds from now to the RFC 3339 moment `text` (0 when empty or unreadable)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

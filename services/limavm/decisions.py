@@ -68,6 +68,9 @@ class Observed:
     failure: Failure | None = None
     #: Seconds before the VM may be started again (restart backoff).
     start_backoff: float = 0.0
+    #: Failed runs in a row, and when their backoff ends (RFC 3339), for status.
+    failure_streak: int = 0
+    restart_not_before: str = ""
     #: Seconds before a failed preparation is tried again.
     prepare_backoff: float = 0.0
 
@@ -139,6 +142,18 @@ class RestartStreak:
     counted: bool = False
     #: Since when the VM has been seen Running.
     running_since: float | None = None
+
+
+def resumed_streak(
+    failures: int, backoff_left: float, *, ran_since: bool, now: float
+) -> RestartStreak:
+    """The streak a controller that (re)starts reads back from status:
+    `failures` in a row, `backoff_left` seconds of their backoff still to
+    wait (pure). The last failure is counted already unless status shows
+    the VM ran after it (`ran_since`): then a stop is a new failure."""
+    if failures <= 0:
+        return RestartStreak()
+    return RestartStreak(failures, now + max(0.0, backoff_left), counted=not ran_since)
 
 
 def run_failed(observed: Observed) -> bool:

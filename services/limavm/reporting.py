@@ -53,6 +53,8 @@ class StatusWriter:
             else None,
             restart_needed=not observed.template_current,
             arch=arch,
+            failure_streak=observed.failure_streak,
+            restart_not_before=observed.restart_not_before,
         )
 
     async def write(
@@ -64,6 +66,8 @@ class StatusWriter:
         observed_template_version: str | None = None,
         restart_needed: bool | None = None,
         arch: str | None = None,
+        failure_streak: int | None = None,
+        restart_not_before: str | None = None,
     ) -> Any:
         """One status write when anything differs, then an Event per condition
         change (Warning for a *Failed reason). Returns the LimaVM as stored."""
@@ -105,6 +109,10 @@ class StatusWriter:
             status.restart_needed = restart_needed
         if arch is not None and not status.arch:
             status.arch = arch
+        if failure_streak is not None:
+            status.failure_streak = failure_streak
+        if restart_not_before is not None:
+            status.restart_not_before = restart_not_before
         return await self.reporter.write(vm, updated)
 
 

@@ -267,3 +267,48 @@ async def test_svc_stop_after_limavm_was_killed_stops_its_vms(
     finally:
         await assert_clean(api, stack)
         await api.close()
+
+
+async def test_the_failure_streak_outlives_a_controller_restart(
+    make_session: Callable[..., Session],
+):
+    """Crashes in a row earn a growing restart backoff; status keeps the
+    streak, so a restarted LimaVM service goes on counting from it."""
+    session = make_session()
+    stack = session.stack
+    await session.api.apps.create(new_app(running=True))
+    await settled(session.api)
+
+    async def crash_and_wait(api: Api, streak: int) -> Any:
+        pid = int((stack.lima_home / "rd" / "ha.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+
+        async def back_up() -> bool:
+            vm = await api.limavms.get("rd", "default")
+            return (
+                vm.status.failure_streak == streak
+                and has_condition(vm, "Running", "True")
+                and stack.vm_processes() not in ([], [pid])
+            )
+
+        await eventually(back_up, timeout=20, message=f"no restart after failure {streak}")
+        return await api.limavms.get("rd", "default")
+
+    await crash_and_wait(session.api, 1)
+    vm = await crash_and_wait(session.api, 2)
+    assert vm.status.restart_not_before  # the second failure waited its backoff
+
+    stack.kill("limavm")  # the VM keeps running; the new controller adopts it
+    await session.restart()
+    api = session.api
+
+    async def checked_again() -> bool:
+        """The new controller has looked (Reconciling) and seen it Running."""
+        vm = await api.limavms.get("rd", "default")
+        running = [c for c in vm.status.conditions if c.type == "Running"]
+        events = [e.reason for e in (await api.events.list("default")).items]
+        return "Reconciling" in events and bool(running) and running[0].status == "True"
+
+    await eventually(checked_again, timeout=20)
+    vm = await crash_and_wait(api, 3)  # not 1: the streak came back from status
+    assert vm.status.failure_streak == 3

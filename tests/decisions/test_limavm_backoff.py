@@ -11,6 +11,7 @@ from rdd.services.limavm.decisions import (
     RestartStreak,
     account_restart,
     prepare_backoff,
+    resumed_streak,
     run_failed,
 )
 
@@ -101,3 +102,19 @@ def test_prepare_backoff(
     failed_at: float | None, failing: bool, now: float, expected: tuple[float | None, float]
 ) -> None:
     assert prepare_backoff(failed_at, failing=failing, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    ("failures", "left", "ran_since", "expected"),
+    [
+        (0, 5.0, False, RestartStreak()),
+        (-1, 0.0, True, RestartStreak()),
+        (3, 2.0, False, RestartStreak(3, 102.0, counted=True)),
+        (2, -4.0, False, RestartStreak(2, 100.0, counted=True)),  # backoff over: may start now
+        (2, 0.0, True, RestartStreak(2, 100.0, counted=False)),  # it ran since: a stop is new
+    ],
+)
+def test_a_resumed_streak_is_what_status_kept(
+    failures: int, left: float, ran_since: bool, expected: RestartStreak
+) -> None:
+    assert resumed_streak(failures, left, ran_since=ran_since, now=100.0) == expected
