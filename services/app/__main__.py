@@ -6,7 +6,6 @@ from rdd.services.app.controller import AppContext, AppController
 
 from rdd.api.app.v1alpha1 import app_pb2, app_pb2_grpc
 from rdd.clients import ResourceClient
-from rdd.config import Settings
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.runtime.events import EventRecorder
 from rdd.runtime.informer import Informer, cache_of
@@ -14,33 +13,27 @@ from rdd.runtime.leadership import Elected
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
-    MAX_REVIEW_BYTES,
-    ServerSecurity,
     ServiceProcess,
     configure_logging,
-    parse_args,
     run_main,
 )
 from rdd.server.resources import FENCE_HEADER, ResourceServicer
-from rdd.store.etcdclient import EtcdStore, Fence
+from rdd.server.startup import start_service
+from rdd.store.etcdclient import Fence
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
 from rdd.transport.channels import open_channel, with_metadata
 
 
 async def main() -> None:
-    args = parse_args("app")
-    settings = Settings.from_env()
-    security = ServerSecurity(settings.home, "app", args.listen)
-    store = await EtcdStore.connect(
-        settings.etcd_endpoints,
-        prefix=settings.etcd_prefix,
-        timeout=settings.rpc_timeout,
-        credentials=security.etcd_credentials,
+    startup = await start_service("app")
+    args, settings, security, store = (
+        startup.args,
+        startup.settings,
+        startup.security,
+        startup.store,
     )
-    webhook = open_channel(
-        settings.webhook_address, security.credentials, max_send_bytes=MAX_REVIEW_BYTES
-    )
+    webhook = startup.webhook_channel()
     limavm_channel = open_channel(settings.limavm_address, security.credentials)
     apps = Informer(store, APP)  # the API's cache, on every replica
     registry = Registry(store, admit=AdmissionClient(webhook).admit, cache=cache_of(apps))

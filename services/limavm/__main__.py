@@ -12,7 +12,7 @@ from rdd.services.limavm.templating import companions_from
 
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
-from rdd.config import ServiceSettings, Settings
+from rdd.config import ServiceSettings
 from rdd.drivers import make_driver, select_driver
 from rdd.kinds import CONFIGMAP, EVENT, LIMAVM
 from rdd.runtime.collector import Collector
@@ -22,17 +22,14 @@ from rdd.runtime.leadership import Elected
 from rdd.server.admission_client import AdmissionClient
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
-    MAX_REVIEW_BYTES,
-    ServerSecurity,
     ServiceProcess,
     configure_logging,
-    parse_args,
     run_main,
 )
 from rdd.server.resources import ResourceServicer
-from rdd.store.etcdclient import EtcdStore, Fence
+from rdd.server.startup import start_service
+from rdd.store.etcdclient import Fence
 from rdd.store.registry import Registry
-from rdd.transport.channels import open_channel
 
 log = logging.getLogger("rdd.services.limavm")
 
@@ -42,20 +39,16 @@ def _service_name(module: Any, service: str) -> str:
 
 
 async def main() -> None:
-    args = parse_args("limavm")
-    settings = Settings.from_env()
+    startup = await start_service("limavm")
+    args, settings, security, store = (
+        startup.args,
+        startup.settings,
+        startup.security,
+        startup.store,
+    )
     service = ServiceSettings.from_env()
     settings.lima_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    security = ServerSecurity(settings.home, "limavm", args.listen)
-    store = await EtcdStore.connect(
-        settings.etcd_endpoints,
-        prefix=settings.etcd_prefix,
-        timeout=settings.rpc_timeout,
-        credentials=security.etcd_credentials,
-    )
-    webhook = open_channel(
-        settings.webhook_address, security.credentials, max_send_bytes=MAX_REVIEW_BYTES
-    )
+    webhook = startup.webhook_channel()
     vm_informer, configmap_informer = Informer(store, LIMAVM), Informer(store, CONFIGMAP)
     registry = Registry(
         store,

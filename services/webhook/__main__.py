@@ -8,29 +8,24 @@ from rdd.services.webhook.servicer import AdmissionServicer, StoreLookup
 
 from rdd.admission.limactl import LimactlValidator
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
-from rdd.config import Settings
 from rdd.drivers import host_arch
 from rdd.server.dependency import watch_store
 from rdd.server.process import (
     MAX_REVIEW_BYTES,
-    ServerSecurity,
     ServiceProcess,
     configure_logging,
-    parse_args,
     run_main,
 )
-from rdd.store.etcdclient import EtcdStore
+from rdd.server.startup import start_service
 
 
 async def main() -> None:
-    args = parse_args("webhook")
-    settings = Settings.from_env()
-    security = ServerSecurity(settings.home, "webhook", args.listen)
-    store = await EtcdStore.connect(
-        settings.etcd_endpoints,
-        prefix=settings.etcd_prefix,
-        timeout=settings.rpc_timeout,
-        credentials=security.etcd_credentials,
+    startup = await start_service("webhook")
+    args, settings, security, store = (
+        startup.args,
+        startup.settings,
+        startup.security,
+        startup.store,
     )
     validator = LimactlValidator(lima_home=settings.lima_home)
     servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ), validator))

@@ -1,0 +1,44 @@
+"""What every service does first, in one place: read its command line and
+settings, load its credentials, connect to etcd (and, for the services
+that write, open the admission webhook's channel)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import grpc
+
+from rdd.config import Settings
+from rdd.server.process import MAX_REVIEW_BYTES, ServerSecurity, parse_args
+from rdd.store.etcdclient import EtcdStore
+from rdd.transport.channels import open_channel
+
+
+@dataclass(frozen=True)
+class Startup:
+    args: argparse.Namespace
+    settings: Settings
+    security: ServerSecurity
+    store: EtcdStore
+
+    def webhook_channel(self) -> grpc.aio.Channel:
+        """The channel admission reviews go over (they may be large)."""
+        return open_channel(
+            self.settings.webhook_address,
+            self.security.credentials,
+            max_send_bytes=MAX_REVIEW_BYTES,
+        )
+
+
+async def start_service(name: str) -> Startup:
+    args = parse_args(name)
+    settings = Settings.from_env()
+    security = ServerSecurity(settings.home, name, args.listen)
+    store = await EtcdStore.connect(
+        settings.etcd_endpoints,
+        prefix=settings.etcd_prefix,
+        timeout=settings.rpc_timeout,
+        credentials=security.etcd_credentials,
+    )
+    return Startup(args, settings, security, store)
