@@ -20,21 +20,8 @@ from rdd.drivers.base import RUNNING
 from rdd.drivers.lima import LimaDriver
 from rdd.drivers.sim import SimDriver
 from tests.support.processes import processes_mentioning
+from tests.support.standin import STANDIN, STANDIN_KNOBS
 from tests.support.waiting import eventually, until
-
-STANDIN = Path(__file__).resolve().parent.parent / "standin"
-#: The stand-in's knobs (docs/limactl-standin.md); each test starts with none set.
-STANDIN_KNOBS = (
-    "CREATE_SECONDS",
-    "FAIL_DOWNLOAD",
-    "FAIL_DIGEST",
-    "IGNORE_SIGINT",
-    "SHUTDOWN_SECONDS",
-    "EXIT_SECONDS",
-    "DRIVER_DELAY_SECONDS",
-    "ROOT",
-    "VERSION",
-)
 
 TEMPLATE = """\
 # A small Lima template, as the App controller renders it.

@@ -14,8 +14,8 @@ import pytest
 
 from rdd.config import environment_problems, refuses_root
 from rdd.drivers import DriverError, select_driver
-from tests.drivers.conftest import STANDIN
 from tests.support.processes import processes_mentioning
+from tests.support.standin import STANDIN
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (Lima refuses root)")
 

@@ -12,7 +12,7 @@ import pytest
 
 from rdd.admission.limactl import LimactlValidator
 from rdd.drivers.limactl import Result, ValidateVerdict, parse_validate_result
-from tests.drivers.conftest import STANDIN
+from tests.support.standin import STANDIN
 
 PATH = "/tmp/rdd-validate-x1/template.yaml"
 

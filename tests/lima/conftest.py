@@ -29,22 +29,10 @@ from rdd.meta.names import TEMPLATE_LABEL
 from tests.support.processes import lima_processes
 from tests.support.stack import Api, Stack, new_app
 from tests.support.stack import settled as app_settled
+from tests.support.standin import STANDIN, STANDIN_KNOBS
 from tests.support.waiting import eventually
 
 REAL_LIMA = os.environ.get("RDD_TEST_REAL_LIMA") == "1"
-STANDIN_DIR = Path(__file__).resolve().parent.parent / "standin"
-#: The stand-in's knobs (docs/limactl-standin.md) a test may set.
-STANDIN_KNOBS = (
-    "CREATE_SECONDS",
-    "FAIL_DOWNLOAD",
-    "FAIL_DIGEST",
-    "IGNORE_SIGINT",
-    "SHUTDOWN_SECONDS",
-    "EXIT_SECONDS",
-    "DRIVER_DELAY_SECONDS",
-    "ROOT",
-    "VERSION",
-)
 #: Lima's own directory in LIMA_HOME (ssh keys, networks.yaml): not an instance.
 LIMA_CONFIG_DIR = "_config"
 
@@ -71,14 +59,14 @@ def find_limactl() -> Limactl:
     limactl that can run, every test skips with the reason (per test, not
     per module: a run where nothing was collected would exit non-zero)."""
     if not REAL_LIMA:
-        return Limactl(str(STANDIN_DIR / "limactl"), real=False, boot_timeout=20, stop_timeout=20)
+        return Limactl(str(STANDIN / "limactl"), real=False, boot_timeout=20, stop_timeout=20)
     found = shutil.which("limactl")
     if found is None:
         pytest.skip(
             "RDD_TEST_REAL_LIMA=1 but no limactl on PATH: install Lima "
             "(https://lima-vm.io/docs/installation/) to run tests/lima against it"
         )
-    if Path(found).resolve() == (STANDIN_DIR / "limactl").resolve():
+    if Path(found).resolve() == (STANDIN / "limactl").resolve():
         pytest.skip("RDD_TEST_REAL_LIMA=1 but the limactl on PATH is the stand-in")
     if os.geteuid() == 0:
         pytest.skip("RDD_TEST_REAL_LIMA=1 but limactl refuses to run as root: run as a user")

@@ -19,7 +19,7 @@ from rdd.errors import ForbiddenError
 from rdd.templates.default import DEFAULT_TEMPLATE
 from tests.lima.conftest import (
     REAL_LIMA,
-    STANDIN_DIR,
+    STANDIN,
     Limactl,
     assert_all_gone,
     host_agent_pid,
@@ -116,7 +116,7 @@ async def test_as_root_the_automatic_choice_is_sim_saying_why(tmp_path: Path) ->
     starts on the sim driver, and the limavm log says why in one line."""
     stack = Stack(
         tmp_path / "stack",
-        PATH=f"{STANDIN_DIR}{os.pathsep}{os.environ['PATH']}",
+        PATH=f"{STANDIN}{os.pathsep}{os.environ['PATH']}",
         LIMACTL_STANDIN_ROOT="refuse",
         RDD_VM_DRIVER="",  # the automatic choice (the contract stacks say sim)
     )
