@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from rdd.api.meta.v1 import meta_pb2
 from rdd.services.app.decisions import SETTLED, mirrored_conditions, settled_condition
 
+from rdd.api.meta.v1 import meta_pb2
 from rdd.clients import CREATED, ResourceClient, create_or_update
 from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
