@@ -39,15 +39,16 @@ def parse_assignment(text: str) -> bool:
 
 
 def condition_changes(
-    state: dict[str, Any], seen: Seen, *, generation: int
+    state: dict[str, Any], seen: Seen, *, generation: int, awaited: str = SETTLED
 ) -> tuple[list[str], Seen]:
     """Lines for the conditions that changed since `seen`, counting only those
-    written for `generation` or later (pure); Settled, the summary, comes
-    last. Returns the new `seen`."""
+    written for `generation` or later (pure); the condition the command
+    waits for (`awaited`: Settled, the summary, for the App) comes last, also
+    when one status write changed several. Returns the new `seen`."""
     lines = []
     now = dict(seen)
     conditions = state.get("status", {}).get("conditions", [])
-    for cond in sorted(conditions, key=lambda c: c.get("type") == SETTLED):
+    for cond in sorted(conditions, key=lambda c: c.get("type") == awaited):
         if int(cond.get("observedGeneration") or 0) < generation:
             continue
         key = (

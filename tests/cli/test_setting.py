@@ -78,3 +78,30 @@ def test_conditions_of_an_older_generation_are_not_printed() -> None:
 )
 def test_is_settled(state: dict[str, Any], generation: int, settled: bool) -> None:
     assert is_settled(state, generation=generation) is settled
+
+
+def test_the_awaited_condition_is_printed_last_when_one_write_changed_several() -> None:
+    state = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Created",
+                    "status": "True",
+                    "reason": "Created",
+                    "message": "m",
+                    "observedGeneration": 1,
+                },
+                {
+                    "type": "Running",
+                    "status": "False",
+                    "reason": "Stopped",
+                    "message": "s",
+                    "observedGeneration": 1,
+                },
+            ]
+        }
+    }
+    lines, _ = condition_changes(state, {}, generation=1, awaited="Created")
+    assert lines == ["Running=False: s (Stopped)", "Created=True: m (Created)"]
+    lines, _ = condition_changes(state, {}, generation=1, awaited="Running")
+    assert lines == ["Created=True: m (Created)", "Running=False: s (Stopped)"]

@@ -19,6 +19,7 @@ from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
 from rdd.errors import NotFoundError
 from rdd.kinds import LIMAVM
+from rdd.meta.conditions import ConditionType
 from rdd.meta.finalizers import is_deleting
 from rdd.retry import retry_on_conflict
 
@@ -78,9 +79,11 @@ async def wait_for(
     console: Console,
     seen: Seen,
     generation: int,
+    awaited: str = ConditionType.RUNNING,
 ) -> dict[str, Any]:
     """Watch `vm` until `done`, printing each condition change written for
-    `generation` or later (those in `seen` are not news)."""
+    `generation` or later (those in `seen` are not news); the `awaited`
+    condition is printed after the others."""
     name, uid = vm.metadata.name, vm.metadata.uid
     last: dict[str, Any] | None = None
 
@@ -89,7 +92,7 @@ async def wait_for(
         if state is None or state.get("metadata", {}).get("uid") != uid:
             raise UsageError(f"{name_form(LIMAVM, name)} was deleted while waiting")
         last = state
-        lines, seen = condition_changes(state, seen, generation=generation)
+        lines, seen = condition_changes(state, seen, generation=generation, awaited=awaited)
         for line in lines:
             console.line(line)
         return done(state)

@@ -28,6 +28,7 @@ from rdd.cli.output import name_form
 from rdd.cli.parsing import Words
 from rdd.errors import ApiError
 from rdd.kinds import CONFIGMAP, LIMAVM
+from rdd.meta.conditions import ConditionType
 from rdd.meta.loading import LoadError, read_text
 from rdd.meta.names import TEMPLATE_KEY, template_configmap_name
 from rdd.meta.serialization import to_dict
@@ -116,6 +117,7 @@ async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> 
         console=console,
         seen=seen_conditions(to_dict(current)),
         generation=current.metadata.generation,
+        awaited=ConditionType.RUNNING if current.spec.running else ConditionType.CREATED,
     )
     return 0
 

@@ -40,7 +40,7 @@ from rdd.cli.waiting import State, wait_until
 from rdd.clients import ResourceClient
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import CONFIGMAP, LIMAVM
-from rdd.meta.conditions import now_rfc3339
+from rdd.meta.conditions import ConditionType, now_rfc3339
 from rdd.meta.names import RESTART_ANNOTATION, TEMPLATE_KEY
 from rdd.meta.serialization import to_dict
 
@@ -120,6 +120,7 @@ async def create(conn: Connection, args: argparse.Namespace, console: Console) -
         console=console,
         seen={},
         generation=generation,
+        awaited=ConditionType.RUNNING if args.start else ConditionType.CREATED,
     )
     return 0
 
