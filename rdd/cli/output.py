@@ -6,6 +6,7 @@ Functions take dicts from rdd.meta.serialization.to_dict and return text."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -150,19 +151,28 @@ def as_list(objects: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def to_yaml(data: Any) -> str:
-    """Block style, multi-line strings (Lima templates) as `|` literals."""
-    import yaml  # only the commands that print YAML pay its import
-
-    class Dumper(yaml.SafeDumper):
-        pass
+@functools.cache
+def _literal_dumper() -> Any:
+    """A SafeDumper that writes multi-line strings (Lima templates) as `|`
+    literals; made on first use, so only commands that print YAML import yaml."""
+    import yaml
 
     def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         style = "|" if "\n" in value and not any(c in value for c in "\t\r") else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-    Dumper.add_representer(str, represent_str)
-    return yaml.dump(data, Dumper=Dumper, sort_keys=False, default_flow_style=False)
+    class LiteralDumper(yaml.SafeDumper):
+        """SafeDumper with the literal-string representer below."""
+
+    LiteralDumper.add_representer(str, represent_str)
+    return LiteralDumper
+
+
+def to_yaml(data: Any) -> str:
+    """Block style, multi-line strings as `|` literals."""
+    import yaml
+
+    return yaml.dump(data, Dumper=_literal_dumper(), sort_keys=False, default_flow_style=False)
 
 
 def to_json(data: Any) -> str:

@@ -5,7 +5,7 @@ that write, open the admission webhook's channel)."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import grpc
 
@@ -15,8 +15,9 @@ from rdd.store.etcdclient import EtcdStore
 from rdd.transport.channels import open_channel
 
 
-@dataclass(frozen=True)
-class Startup:
+class Startup(NamedTuple):
+    """What a service main starts from; unpacks as (args, settings, security, store)."""
+
     args: argparse.Namespace
     settings: Settings
     security: ServerSecurity

@@ -27,12 +27,7 @@ from rdd.transport.channels import open_channel, with_metadata
 
 async def main() -> None:
     startup = await start_service("app")
-    args, settings, security, store = (
-        startup.args,
-        startup.settings,
-        startup.security,
-        startup.store,
-    )
+    args, settings, security, store = startup
     webhook = startup.webhook_channel()
     limavm_channel = open_channel(settings.limavm_address, security.credentials)
     apps = Informer(store, APP)  # the API's cache, on every replica

@@ -40,12 +40,7 @@ def _service_name(module: Any, service: str) -> str:
 
 async def main() -> None:
     startup = await start_service("limavm")
-    args, settings, security, store = (
-        startup.args,
-        startup.settings,
-        startup.security,
-        startup.store,
-    )
+    args, settings, security, store = startup
     service = ServiceSettings.from_env()
     settings.lima_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     webhook = startup.webhook_channel()

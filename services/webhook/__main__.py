@@ -21,12 +21,7 @@ from rdd.server.startup import start_service
 
 async def main() -> None:
     startup = await start_service("webhook")
-    args, settings, security, store = (
-        startup.args,
-        startup.settings,
-        startup.security,
-        startup.store,
-    )
+    args, settings, security, store = startup
     validator = LimactlValidator(lima_home=settings.lima_home)
     servicer = AdmissionServicer(StoreLookup(store, host_arch(os.environ), validator))
     process = ServiceProcess(
