@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.cli import apply, ok, run_rdd, start_rdd
+from tests.support.waiting import wait_until
 
 NS = "kc"
 
@@ -267,8 +268,14 @@ def test_describe_by_selector_and_missing(env: dict[str, str], objects: str) -> 
 
 def test_describe_limavm_shows_owner_conditions_and_events(env: dict[str, str]) -> None:
     ok(run_rdd("start", env=env, timeout=120))
-    out = ok(run_rdd("ctl", "describe", "limavm", "rd", env=env))
-    lines = out.splitlines()
+
+    def described_with_started() -> list[str] | None:
+        """Events are recorded a moment after the status that caused them."""
+        lines = ok(run_rdd("ctl", "describe", "limavm", "rd", env=env)).splitlines()
+        reasons = [line.split()[1] for line in lines if line.startswith("  Normal")]
+        return lines if "Started" in reasons else None
+
+    lines = wait_until(described_with_started, message="describe shows no Started Event")
     assert lines[0].split() == ["Name:", "rd"]
     assert "Controlled By:      App/app" in lines
     assert "Spec:" in lines and "  Running:      true" in lines

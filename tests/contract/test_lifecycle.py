@@ -20,7 +20,7 @@ from tests.support.stack import (
     set_running,
     settled,
 )
-from tests.support.waiting import eventually
+from tests.support.waiting import events_until, eventually
 
 OWNED_BY_APP = "rdd.rancherdesktop.io/owned-by-App"
 OWNED_BY_LIMAVM = "rdd.rancherdesktop.io/owned-by-LimaVM"
@@ -101,9 +101,10 @@ async def test_start_and_stop_follow_spec_running(api: Api, stack: Stack):
     assert all(c.observed_generation == app.metadata.generation for c in app.status.conditions)
     await eventually(lambda: stack.vm_processes() == [])
 
-    events = (await api.events.list("default")).items
-    reasons = {(e.involved_object.kind, e.reason) for e in events}
-    assert {("LimaVM", "Started"), ("LimaVM", "Stopped"), ("App", "Settled")} <= reasons
+    expected = {("LimaVM", "Started"), ("LimaVM", "Stopped"), ("App", "Settled")}
+    await events_until(
+        api, lambda events: expected <= {(e.involved_object.kind, e.reason) for e in events}
+    )
 
 
 async def test_owned_objects_cannot_be_deleted_directly(api: Api):
@@ -213,8 +214,10 @@ async def test_a_limavm_the_app_cannot_create_is_reported_on_the_app(api: Api):
             )
 
         await eventually(reported, message="the App never said why it has no LimaVM")
-        events = (await api.events.list("default")).items
-        assert any(e.type == "Warning" and e.reason == "CreateFailed" for e in events)
+        await events_until(
+            api,
+            lambda events: any(e.type == "Warning" and e.reason == "CreateFailed" for e in events),
+        )
     finally:
         await api.apps.delete("app")
         await api.limavms.delete("rd", "other")

@@ -35,7 +35,7 @@ from tests.lima.conftest import (
 )
 from tests.support.processes import lima_processes
 from tests.support.stack import Api, Stack, condition, has_condition, new_app, set_running
-from tests.support.waiting import eventually
+from tests.support.waiting import events_until, eventually
 
 pytestmark = pytest.mark.timeout(3600 if REAL_LIMA else 120)
 
@@ -138,11 +138,14 @@ async def test_a_killed_host_agent_is_noticed_and_the_vm_restarted(
 
         await eventually(restarted, timeout=limactl.boot_timeout, message="VM not restarted")
         assert lima_status(limactl, stack.lima_home, "rd") == "Running"
-        events = (await api.events.list("default")).items
-        started = [
-            e for e in events if e.involved_object.kind == "LimaVM" and e.reason == "Started"
-        ]
-        assert sum(e.count for e in started) == 2
+
+        def started_twice(events: list[Any]) -> bool:
+            started = [
+                e for e in events if e.involved_object.kind == "LimaVM" and e.reason == "Started"
+            ]
+            return sum(e.count for e in started) == 2
+
+        await events_until(api, started_twice)
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()
@@ -209,8 +212,10 @@ async def test_a_failed_preparation_reports_limas_reason_and_leaves_nothing(
         # limactl leaves the half-made directory behind; the driver removes it.
         assert lima_home_entries(stack.lima_home) == []
         assert lima_processes(stack.lima_home) == []
-        events = (await api.events.list("default")).items
-        assert any(e.reason == "CreateFailed" and e.type == "Warning" for e in events)
+        await events_until(
+            api,
+            lambda events: any(e.reason == "CreateFailed" and e.type == "Warning" for e in events),
+        )
     finally:
         await assert_all_gone(api, stack, limactl)
         await api.close()

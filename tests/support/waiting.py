@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -57,3 +57,22 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} within {timeout}s (last: {result!r})")
         time.sleep(interval)
+
+
+async def events_until(
+    api: Any,
+    holds: Callable[[list[Any]], bool],
+    *,
+    namespace: str = "default",
+    timeout: float = 10.0,
+    message: str = "the expected Events were not recorded",
+) -> list[Any]:
+    """The namespace's Events once `holds(events)` is true. Events are written
+    off the reconcile path (as Kubernetes' recorder does), so they can lag the
+    status that caused them by a moment: tests wait for them, never assume."""
+
+    async def listed() -> list[Any] | None:
+        events = list((await api.events.list(namespace)).items)
+        return events if holds(events) else None
+
+    return await eventually(listed, timeout=timeout, message=message)  # type: ignore[arg-type]
