@@ -207,10 +207,12 @@ async def test_a_vm_that_keeps_dying_while_booting_is_start_failed_and_backs_off
             assert running is not None and "SIGKILL" in running.message
         pids = await eventually(restarted, timeout=10, message="not restarted")
         waits.append(time.monotonic() - killed_at)
-    # The first restart is immediate; then 1 s, then 2 s.
-    assert waits[0] < 0.8, waits
-    assert 0.8 <= waits[1] < 3, waits
-    assert 1.8 <= waits[2] < 5, waits
+    # The first restart is immediate; then 1 s, then 2 s. The lower bounds
+    # prove the backoff; the upper ones are loose for a loaded machine (the
+    # exact delays are unit-tested in services/limavm/decisions).
+    assert waits[0] < waits[1] < waits[2], waits
+    assert 0.8 <= waits[1] < 5, waits
+    assert 1.8 <= waits[2] < 8, waits
 
     async def start_failed_warnings() -> int:
         """Events are written in order, off the reconcile path: they may lag a moment."""
