@@ -5,7 +5,12 @@ each on a lease so it expires after an hour instead of piling up.
 Kubernetes Events, not Lima's host agent event lines (rdd.drivers.hostagent_events).
 `record` returns at once: the writes happen in order on one background task
 (client-go's broadcaster does the same), so an Event never delays the
-reconcile that caused it; `shutdown` lets the ones pending be written."""
+reconcile that caused it; `shutdown` lets the ones pending be written.
+
+Each write starts from a guess, as client-go's event cache does: the Event
+this recorder last wrote under that name, or none. The commit is a
+compare-and-swap, so a wrong guess costs a read, and the usual Event (new,
+or a repeat of our own) costs one round trip instead of two."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import logging
 from typing import Any
 
 from rdd.api.core.v1 import core_pb2
-from rdd.errors import ApiError
+from rdd.errors import AlreadyExistsError, ApiError, ConflictError, NotFoundError
 from rdd.kinds import EVENT
 from rdd.meta.conditions import now_rfc3339
 from rdd.retry import retry_on_conflict
@@ -37,6 +42,8 @@ def event_name(obj: Any, event_type: str, reason: str, message: str) -> str:
 
 #: Seconds `shutdown` waits for pending Events before dropping them.
 SHUTDOWN_FLUSH_SECONDS = 2.0
+#: Events remembered as first guesses (the most recently written ones).
+WRITTEN_REMEMBERED = 4096
 
 
 class EventRecorder:
@@ -45,6 +52,8 @@ class EventRecorder:
         self._component = component
         self._pending: collections.deque[tuple[Any, str, str, str]] = collections.deque()
         self._writer: asyncio.Task[None] | None = None
+        #: Event name -> the Event as this recorder last wrote it.
+        self._written: collections.OrderedDict[str, Any] = collections.OrderedDict()
 
     async def record(self, obj: Any, event_type: str, reason: str, message: str) -> None:
         """Queue an Event for `obj` (an object as stored; it is not copied)
@@ -83,9 +92,12 @@ class EventRecorder:
             reason,
             message,
         )
+        guesses = iter([True])
         try:
             await retry_on_conflict(
-                lambda: self._upsert(obj, namespace, name, event_type, reason, message),
+                lambda: self._upsert(
+                    obj, namespace, name, event_type, reason, message, next(guesses, False)
+                ),
                 attempts=3,
             )
         except ApiError as exc:
@@ -94,16 +106,25 @@ class EventRecorder:
             log.exception("event=event_record_failed name=%s", name)
 
     async def _upsert(
-        self, obj: Any, namespace: str, name: str, event_type: str, reason: str, message: str
+        self,
+        obj: Any,
+        namespace: str,
+        name: str,
+        event_type: str,
+        reason: str,
+        message: str,
+        guess: bool,
     ) -> None:
+        """One try: from the guess (what we last wrote, else absent) or a read."""
         now = now_rfc3339()
-        old = await self._store.get(EVENT, namespace, name)
+        remembered = self._written.pop(name, None)
+        old = remembered if guess else await self._store.get(EVENT, namespace, name)
         if old is not None:
             new = core_pb2.Event()
             new.CopyFrom(old)
             new.count += 1
             new.last_timestamp = now
-            await self._store.commit([Write(EVENT, old, new, expires=True)])
+            await self._commit(name, Write(EVENT, old, new, expires=True))
             return
         event = EVENT.new()
         event.metadata.name = name
@@ -119,4 +140,15 @@ class EventRecorder:
         event.first_timestamp = now
         event.last_timestamp = now
         created = rules.prepare_create(EVENT, event, now=now)
-        await self._store.commit([Write(EVENT, None, created, expires=True)])
+        await self._commit(name, Write(EVENT, None, created, expires=True))
+
+    async def _commit(self, name: str, write: Write) -> None:
+        """Write, and remember the result. A guess proved wrong (the Event
+        exists, or expired) is a Conflict, so the next try reads."""
+        try:
+            (written,) = await self._store.commit([write])
+        except (AlreadyExistsError, NotFoundError) as exc:
+            raise ConflictError(exc.message) from exc
+        self._written[name] = written
+        if len(self._written) > WRITTEN_REMEMBERED:
+            self._written.popitem(last=False)

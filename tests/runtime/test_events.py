@@ -1,0 +1,88 @@
+"""The Event recorder against a real etcd: repeats fold into one Event's
+count, whether this recorder wrote it before, another one did, or it
+expired meanwhile; `shutdown` writes what is pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdd.kinds import EVENT
+from rdd.runtime.events import EventRecorder, event_name
+from rdd.store.etcdclient import EtcdStore, Write
+from tests.support.objects import configmap
+
+
+def _involved() -> Any:
+    obj = configmap("vm")
+    obj.metadata.uid = "uid-1"
+    return obj
+
+
+async def _recorded(store: EtcdStore, obj: Any, reason: str) -> Any:
+    name = event_name(obj, "Normal", reason, "it happened")
+    return await store.get(EVENT, "default", name)
+
+
+async def test_repeats_fold_into_one_event(store: EtcdStore) -> None:
+    recorder = EventRecorder(store, component="test")
+    obj = _involved()
+    for _ in range(3):
+        await recorder.record(obj, "Normal", "Started", "it happened")
+    await recorder.shutdown()
+    event = await _recorded(store, obj, "Started")
+    assert (event.count, event.involved_object.name, event.type) == (3, "vm", "Normal")
+    assert event.first_timestamp <= event.last_timestamp
+
+
+async def test_an_event_another_recorder_wrote_is_counted_on(store: EtcdStore) -> None:
+    """A new process (a restart, a new leader) does not know what the old
+    one wrote: its guess "absent" is proved wrong, and it reads."""
+    obj = _involved()
+    first = EventRecorder(store, component="test")
+    await first.record(obj, "Normal", "Started", "it happened")
+    await first.shutdown()
+    second = EventRecorder(store, component="test")
+    await second.record(obj, "Normal", "Started", "it happened")
+    await second.shutdown()
+    assert (await _recorded(store, obj, "Started")).count == 2
+
+
+async def test_an_event_gone_behind_the_recorder_is_written_anew(store: EtcdStore) -> None:
+    """The remembered Event expired (or was deleted): the guess fails its
+    compare, and the Event is created again with count 1."""
+    obj = _involved()
+    recorder = EventRecorder(store, component="test")
+    await recorder.record(obj, "Normal", "Started", "it happened")
+    await recorder.shutdown()
+    gone = await _recorded(store, obj, "Started")
+    await store.commit([Write(EVENT, gone, None)])
+    await recorder.record(obj, "Normal", "Started", "it happened")
+    await recorder.shutdown()
+    assert (await _recorded(store, obj, "Started")).count == 1
+
+
+class CountingStore:
+    """The real store, counting the reads the recorder makes."""
+
+    def __init__(self, store: EtcdStore) -> None:
+        self._store = store
+        self.gets = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def get(self, kind: Any, namespace: str, name: str) -> Any:
+        self.gets += 1
+        return await self._store.get(kind, namespace, name)
+
+
+async def test_a_new_event_and_a_repeat_of_ours_need_no_read(store: EtcdStore) -> None:
+    counting = CountingStore(store)
+    recorder = EventRecorder(counting, component="test")  # type: ignore[arg-type]
+    obj = _involved()
+    await recorder.record(obj, "Normal", "Started", "it happened")
+    await recorder.record(obj, "Normal", "Started", "it happened")
+    await recorder.record(obj, "Normal", "Stopped", "it happened")
+    await recorder.shutdown()
+    assert counting.gets == 0
+    assert (await _recorded(store, obj, "Started")).count == 2
