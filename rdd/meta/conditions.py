@@ -10,7 +10,7 @@ the CLI's waits and `rdd set`: a new condition or reason is added here.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableSequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rdd.api.meta.v1 import meta_pb2
 
@@ -66,7 +66,22 @@ def event_type_for(reason: str) -> str:
 
 def now_rfc3339() -> str:
     """Kubernetes' timestamp format, UTC, microseconds kept for ordering."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rfc3339_in(0.0)
+
+
+def rfc3339_in(seconds_from_now: float) -> str:
+    """The moment `seconds_from_now` away, as now_rfc3339 writes it."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds_until(text: str) -> float:
+    """Seconds from now to the RFC 3339 moment `text` (0 when past, empty or unreadable)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def find_condition(

@@ -65,9 +65,6 @@ class AppController:
         self.controller = Controller("app", self.reconcile, workers=2)
         self.reporter = Reporter(APP, context.registry, context.recorder, informer=context.apps)
         context.apps.add_index(NAMESPACE_INDEX, lambda app: (app_namespace(app),))
-        context.apps.add_handler(self._on_app)
-        context.limavms.add_handler(self._on_child)
-        context.configmaps.add_handler(self._on_child)
 
     def _on_app(self, old: Any | None, new: Any | None) -> None:
         obj = subject(old, new)
@@ -94,6 +91,11 @@ class AppController:
             self.controller.enqueue(("", name))
 
     async def start(self) -> None:
+        """The App informer is shared with the API: tell it (and this term's
+        child informers) this term's handlers, then look at every App once."""
+        self.ctx.apps.add_handler(self._on_app)
+        self.ctx.limavms.add_handler(self._on_child)
+        self.ctx.configmaps.add_handler(self._on_child)
         for informer in (self.ctx.apps, self.ctx.limavms, self.ctx.configmaps):
             await informer.start()
         self.controller.start()
@@ -103,6 +105,9 @@ class AppController:
     async def shutdown(self) -> None:
         await self.controller.shutdown()
         await self.ctx.recorder.shutdown()
+        self.ctx.apps.remove_handler(self._on_app)
+        self.ctx.limavms.remove_handler(self._on_child)
+        self.ctx.configmaps.remove_handler(self._on_child)
         for informer in (self.ctx.configmaps, self.ctx.limavms, self.ctx.apps):
             await informer.shutdown()
 

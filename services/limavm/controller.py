@@ -20,7 +20,6 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rdd.services.limavm.decisions import (
@@ -107,8 +106,6 @@ class LimaVMController:
         )
         self._instances: dict[str, _Instance] = {}
         context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
-        context.vms.add_handler(self._on_vm)
-        context.configmaps.add_handler(self._on_configmap)
 
     # Watches -> keys ---------------------------------------------------------
 
@@ -131,6 +128,9 @@ class LimaVMController:
     # Lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
+        """Hook this term's handlers into the informers (shared with the API)."""
+        self.ctx.vms.add_handler(self._on_vm)
+        self.ctx.configmaps.add_handler(self._on_configmap)
         await self.ctx.vms.start()
         await self.ctx.configmaps.start()
         await self._mark_reconciling()
@@ -142,8 +142,12 @@ class LimaVMController:
         await self.controller.shutdown()
         await self.ctx.driver.shutdown()  # cancels preparations in flight
         await self.ctx.recorder.shutdown()
-        await self.ctx.configmaps.shutdown()
-        await self.ctx.vms.shutdown()
+        for informer, handler in (
+            (self.ctx.vms, self._on_vm),
+            (self.ctx.configmaps, self._on_configmap),
+        ):
+            informer.remove_handler(handler)
+            await informer.shutdown()
 
     async def _mark_reconciling(self) -> None:
         """After a restart, Running is Unknown until the real state is known."""
@@ -242,7 +246,7 @@ class LimaVMController:
         if memo.streak.failures == 0:
             memo.not_before_text = ""
         elif memo.streak.not_before != before.not_before:
-            memo.not_before_text = _wall_clock(memo.streak.not_before - now)
+            memo.not_before_text = conditions.rfc3339_in(memo.streak.not_before - now)
         if memo.streak.failures != before.failures or memo.streak.not_before != before.not_before:
             log.info(
                 "event=vm_failed name=%s failures=%d restart_in=%.1fs",
@@ -263,7 +267,7 @@ class LimaVMController:
         name = vm.metadata.name
         memo = self._instances.get(name)
         if memo is None:
-            left = _seconds_until(vm.status.restart_not_before)
+            left = conditions.seconds_until(vm.status.restart_not_before)
             running = conditions.find_condition(vm.status.conditions, ConditionType.RUNNING)
             streak = resumed_streak(
                 vm.status.failure_streak,
@@ -382,18 +386,3 @@ def _render(template_text: str, arch: str) -> str:
     """render_for_arch, once per (template, arch): every pass asks, and
     parsing YAML costs more than the rest of an idle pass."""
     return render_for_arch(template_text, arch)
-
-
-def _wall_clock(seconds_from_now: float) -> str:
-    """RFC 3339 (UTC) of a moment `seconds_from_now` away."""
-    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _seconds_until(text: str) -> float:
-    """Seconds from now to the RFC 3339 moment `text` (0 when empty or unreadable)."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
