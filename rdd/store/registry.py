@@ -180,26 +180,24 @@ class Registry:
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
-            ref = controller_ref(old)
-            if ref is None:
-                return old
-            if ref.kind not in released_by:
-                raise ForbiddenError(
-                    f'cannot release "{name}": it is owned by {ref.kind} "{ref.name}", and '
-                    f"only the {ref.kind} controller's service may release it"
-                )
-            if ref.uid != owner_uid:
-                raise ForbiddenError(
-                    f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '
-                    f"(uid {ref.uid}), not by uid {owner_uid}"
-                )
-            released = kind.message()
-            released.CopyFrom(old)
-            remove_finalizer(released, owned_finalizer(ref.kind))
-            remove_owner_reference(released, owner_uid)
-            return released
+            return _released(kind, old, owner_uid, released_by)
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
+
+    async def delete_owned(
+        self, kind: Kind, namespace: str, name: str, *, owner_uid: str, released_by: Collection[str]
+    ) -> Any:
+        """What a finalizing owner does to a child in its own service:
+        release_ownership and delete in one write (admitted as the DELETE of
+        the released object, which it is)."""
+        meta = _Meta(name=name, namespace=namespace, resource_version="")
+
+        async def change(old: Any) -> Any:
+            released = _released(kind, old, owner_uid, released_by)
+            await self._admit(Review("DELETE", kind, None, released, False))
+            return _deleted(kind, released)
+
+        return await self._read_modify_write(kind, meta, change, dry_run=False)
 
     async def delete(
         self,
@@ -221,12 +219,7 @@ class Registry:
                     f"{old.metadata.uid}"
                 )
             await self._admit(Review("DELETE", kind, None, old, dry_run))
-            if not old.metadata.finalizers:
-                gone = kind.message()
-                gone.CopyFrom(old)
-                gone.metadata.deletion_timestamp = gone.metadata.deletion_timestamp or now_rfc3339()
-                return gone
-            return rules.mark_deleting(kind, old, now=now_rfc3339())
+            return _deleted(kind, old)
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
@@ -286,6 +279,40 @@ class Registry:
         if meta.resource_version and cached.metadata.resource_version != meta.resource_version:
             return None
         return cached
+
+
+def _released(kind: Kind, old: Any, owner_uid: str, released_by: Collection[str]) -> Any:
+    """`old` without the owned-by finalizer and controller reference of
+    `owner_uid` (itself when it has no controller); refused for anyone else."""
+    ref = controller_ref(old)
+    if ref is None:
+        return old
+    name = old.metadata.name
+    if ref.kind not in released_by:
+        raise ForbiddenError(
+            f'cannot release "{name}": it is owned by {ref.kind} "{ref.name}", and '
+            f"only the {ref.kind} controller's service may release it"
+        )
+    if ref.uid != owner_uid:
+        raise ForbiddenError(
+            f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '
+            f"(uid {ref.uid}), not by uid {owner_uid}"
+        )
+    released = kind.message()
+    released.CopyFrom(old)
+    remove_finalizer(released, owned_finalizer(ref.kind))
+    remove_owner_reference(released, owner_uid)
+    return released
+
+
+def _deleted(kind: Kind, old: Any) -> Any:
+    """`old` deleted: gone when no finalizer holds it, else marked deleting."""
+    if not old.metadata.finalizers:
+        gone = kind.message()
+        gone.CopyFrom(old)
+        gone.metadata.deletion_timestamp = gone.metadata.deletion_timestamp or now_rfc3339()
+        return gone
+    return rules.mark_deleting(kind, old, now=now_rfc3339())
 
 
 @dataclass

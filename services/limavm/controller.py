@@ -360,14 +360,13 @@ class LimaVMController:
         registry = self.ctx.registry
         for ref in await registry.owned_by(vm.metadata.uid):
             with contextlib.suppress(NotFoundError):
-                await registry.release_ownership(
+                await registry.delete_owned(
                     ref.kind,
                     ref.namespace,
                     ref.name,
                     owner_uid=vm.metadata.uid,
                     released_by={LIMAVM.kind},
                 )
-                await registry.delete(ref.kind, ref.namespace, ref.name)
         updated = copy_vm(vm)
         remove_finalizer(updated, CLEANUP_FINALIZER)
         try:

@@ -7,9 +7,16 @@ import asyncio
 
 import pytest
 
-from rdd.errors import AlreadyExistsError, ConflictError, InvalidError, NotFoundError
+from rdd.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+)
 from rdd.kinds import APP, CONFIGMAP, LIMAVM
 from rdd.meta.finalizers import add_finalizer, remove_finalizer
+from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import set_controller_reference
 from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
@@ -128,6 +135,34 @@ async def test_owner_index_finds_children_without_scanning(registry: Registry):
     assert [(r.kind.kind, r.namespace, r.name) for r in refs] == [("ConfigMap", "default", "child")]
     await registry.delete(CONFIGMAP, "default", "child")
     assert await registry.owned_by(owner.metadata.uid) == []
+
+
+async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store: EtcdStore):
+    """delete_owned releases and deletes in one compare-and-swap: the child
+    and its owner-index entry go together; a stranger is refused, and a
+    second call finds nothing to do."""
+    app = APP.new()
+    app.metadata.name = "app"
+    owner = await registry.create(APP, app)
+    child = configmap("child")
+    set_controller_reference(child, owner)
+    add_finalizer(child, owned_finalizer(APP.kind))
+    await registry.create(CONFIGMAP, child)
+    with pytest.raises(ForbiddenError, match="not by uid someone-else"):
+        await registry.delete_owned(
+            CONFIGMAP, "default", "child", owner_uid="someone-else", released_by={APP.kind}
+        )
+    before = await store.revision()
+    await registry.delete_owned(
+        CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+    )
+    assert await store.revision() == before + 1, "one transaction"
+    assert await store.get(CONFIGMAP, "default", "child") is None
+    assert await registry.owned_by(owner.metadata.uid) == []
+    with pytest.raises(NotFoundError):
+        await registry.delete_owned(
+            CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+        )
 
 
 async def test_limavm_names_are_unique_across_namespaces_even_when_racing(registry: Registry):
