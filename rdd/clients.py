@@ -112,10 +112,22 @@ class ResourceClient:
         return await self._call("Delete", request)
 
     async def release_ownership(
-        self, name: str, namespace: str, *, owner_uid: str, dry_run: bool = False
+        self,
+        name: str,
+        namespace: str,
+        *,
+        owner_uid: str,
+        and_delete: bool = False,
+        dry_run: bool = False,
     ) -> Any:
+        """Release `owner_uid`'s hold on the child; with `and_delete`, delete
+        it in the same write (one round trip for a finalizing owner)."""
         request = meta_pb2.ReleaseOwnershipRequest(
-            name=name, namespace=namespace, owner_uid=owner_uid, dry_run=dry_run
+            name=name,
+            namespace=namespace,
+            owner_uid=owner_uid,
+            and_delete=and_delete,
+            dry_run=dry_run,
         )
         return await self._call("ReleaseOwnership", request)
 

@@ -210,9 +210,14 @@ class ResourceServicer:
                 f"ReleaseOwnership of {self._kind.named(request.name)}: only the owner's "
                 "service may release what it owns; delete the owner instead",
             )
+        release = (
+            self._writer(context).delete_owned
+            if request.and_delete
+            else self._writer(context).release_ownership
+        )
         return await _serve(
             context,
-            self._writer(context).release_ownership(
+            release(
                 self._kind,
                 self._namespace(request.namespace),
                 request.name,

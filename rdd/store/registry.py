@@ -3,8 +3,8 @@ admit, apply the storage rules once, commit).
 
 Servicers and controllers call these, never the etcd client beneath;
 admission is a hook (`Admit`) so the store layer never imports the admission
-client. Status and ownership-release writes are not admitted: no rule can
-deny them (the storage rules still apply). Unconditional writes retry on
+client. Status, ownership-release and a controller's own finalizer removal
+are not admitted: no rule can deny them (the storage rules still apply). Unconditional writes retry on
 conflict; writes that carry a resourceVersion are a single compare-and-swap.
 """
 
@@ -19,7 +19,7 @@ from rdd.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from rdd.kinds import Kind
 from rdd.meta.conditions import now_rfc3339
 from rdd.meta.finalizers import remove_finalizer
-from rdd.meta.names import owned_finalizer
+from rdd.meta.names import OWNED_FINALIZER_PREFIX, owned_finalizer
 from rdd.meta.owners import controller_ref, remove_owner_reference
 from rdd.store import rules
 from rdd.store.etcdclient import EtcdStore, Fence, FencedError, StoreEvent, Write, conflict_message
@@ -180,22 +180,51 @@ class Registry:
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
-            return _released(kind, old, owner_uid, released_by)
+            return _released(kind, old, owner_uid, released_by) or old
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
     async def delete_owned(
-        self, kind: Kind, namespace: str, name: str, *, owner_uid: str, released_by: Collection[str]
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        *,
+        owner_uid: str,
+        released_by: Collection[str],
+        dry_run: bool = False,
     ) -> Any:
-        """What a finalizing owner does to a child in its own service:
-        release_ownership and delete in one write (admitted as the DELETE of
-        the released object, which it is)."""
+        """What a finalizing owner does to a child: release_ownership and
+        delete in one write (admitted as the DELETE of the released object,
+        which it is). A child nobody controls is not `owner_uid`'s to delete:
+        it is returned as it is."""
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
             released = _released(kind, old, owner_uid, released_by)
-            await self._admit(Review("DELETE", kind, None, released, False))
+            if released is None:
+                return old
+            await self._admit(Review("DELETE", kind, None, released, dry_run))
             return _deleted(kind, released)
+
+        return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
+
+    async def remove_finalizer(self, kind: Kind, namespace: str, name: str, finalizer: str) -> Any:
+        """Drop a controller's own `finalizer` (its cleanup is done); the
+        last one gone removes a deleting object. Idempotent. Not admitted:
+        admission guards only the owned-by finalizers, which only
+        release_ownership drops."""
+        if finalizer.startswith(OWNED_FINALIZER_PREFIX):
+            raise ValueError(f"{finalizer!r} is dropped by release_ownership")
+        meta = _Meta(name=name, namespace=namespace, resource_version="")
+
+        async def change(old: Any) -> Any:
+            if finalizer not in old.metadata.finalizers:
+                return old
+            updated = kind.message()
+            updated.CopyFrom(old)
+            remove_finalizer(updated, finalizer)
+            return updated
 
         return await self._read_modify_write(kind, meta, change, dry_run=False)
 
@@ -281,12 +310,12 @@ class Registry:
         return cached
 
 
-def _released(kind: Kind, old: Any, owner_uid: str, released_by: Collection[str]) -> Any:
+def _released(kind: Kind, old: Any, owner_uid: str, released_by: Collection[str]) -> Any | None:
     """`old` without the owned-by finalizer and controller reference of
-    `owner_uid` (itself when it has no controller); refused for anyone else."""
+    `owner_uid` (None when it has no controller); refused for anyone else."""
     ref = controller_ref(old)
     if ref is None:
-        return old
+        return None
     name = old.metadata.name
     if ref.kind not in released_by:
         raise ForbiddenError(

@@ -20,7 +20,7 @@ from rdd.clients import CREATED, ResourceClient, create_or_update
 from rdd.errors import AlreadyExistsError, ApiError, NotFoundError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta import conditions
-from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
+from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting
 from rdd.meta.names import (
     CLEANUP_FINALIZER,
     DEFAULT_NAMESPACE,
@@ -182,13 +182,18 @@ class AppController:
             await self._release_and_delete(self.ctx.configmap_client, source, app)
 
     async def _release_and_delete(self, client: ResourceClient, child: Any, app: Any) -> None:
-        """Lesson 1: strip our owned-by finalizer first, then delete."""
+        """Lesson 1: strip our owned-by finalizer, then delete (one write,
+        in the child's service)."""
         meta = child.metadata
         if not is_controlled_by(child, app.metadata.uid) and controller_ref(child) is not None:
             return
         with contextlib.suppress(NotFoundError):
-            await client.release_ownership(meta.name, meta.namespace, owner_uid=app.metadata.uid)
-            await client.delete(meta.name, meta.namespace, uid=meta.uid)
+            if controller_ref(child) is None:  # released already: delete that very object
+                await client.delete(meta.name, meta.namespace, uid=meta.uid)
+                return
+            await client.release_ownership(
+                meta.name, meta.namespace, owner_uid=app.metadata.uid, and_delete=True
+            )
 
     async def _report(
         self, app: Any, vm: Any | None, namespace: str, *, create_error: str = ""
@@ -228,8 +233,9 @@ class AppController:
             if client is None:
                 continue
             with contextlib.suppress(NotFoundError):
-                await client.release_ownership(ref.name, ref.namespace, owner_uid=uid)
-                await client.delete(ref.name, ref.namespace)
+                await client.release_ownership(
+                    ref.name, ref.namespace, owner_uid=uid, and_delete=True
+                )
         namespace = app_namespace(app)
         for informer in (self.ctx.limavms, self.ctx.configmaps):
             child = informer.get(namespace, CHILD_NAME)
@@ -244,9 +250,7 @@ class AppController:
                     CHILD_NAME,
                 )
                 return DONE
-        updated = _copy(APP, app)
-        remove_finalizer(updated, CLEANUP_FINALIZER)
-        await self.ctx.registry.update(APP, updated)
+        await self.ctx.registry.remove_finalizer(APP, "", app.metadata.name, CLEANUP_FINALIZER)
         log.info("event=finalized app=%s", app.metadata.name)
         return DONE
 

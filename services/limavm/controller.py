@@ -40,11 +40,11 @@ from rdd.services.limavm.decisions import (
 from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
 from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
-from rdd.errors import ApiError, ConflictError, NotFoundError
+from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
 from rdd.meta.conditions import ConditionType, Reason
-from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting, remove_finalizer
+from rdd.meta.finalizers import add_finalizer, has_finalizer, is_deleting
 from rdd.meta.names import (
     CLEANUP_FINALIZER,
     RESTART_ANNOTATION,
@@ -367,12 +367,8 @@ class LimaVMController:
                     owner_uid=vm.metadata.uid,
                     released_by={LIMAVM.kind},
                 )
-        updated = copy_vm(vm)
-        remove_finalizer(updated, CLEANUP_FINALIZER)
         try:
-            await registry.update(LIMAVM, updated)
-        except ConflictError:
-            return RequeueAfter(0)
+            await registry.remove_finalizer(LIMAVM, vm.metadata.namespace, name, CLEANUP_FINALIZER)
         except NotFoundError:
             return DONE  # finalized in a pass before, from a cache behind etcd
         await self.ctx.recorder.record(vm, "Normal", "Deleted", "Lima instance removed")

@@ -375,8 +375,11 @@ async def _owned_vm(api: Api) -> Any:
 async def _assert_bypasses_refused(api: Api, vm: Any, limavms: ResourceClient) -> None:
     name, namespace = vm.metadata.name, vm.metadata.namespace
     owner_uid = vm.metadata.owner_references[0].uid
-    with pytest.raises(ForbiddenError, match="only the owner's service"):
-        await limavms.release_ownership(name, namespace, owner_uid=owner_uid)
+    for and_delete in (False, True):
+        with pytest.raises(ForbiddenError, match="only the owner's service"):
+            await limavms.release_ownership(
+                name, namespace, owner_uid=owner_uid, and_delete=and_delete
+            )
     await _refused_update(
         api.limavms, name, namespace, lambda o: o.metadata.finalizers.remove(owned_finalizer("App"))
     )
@@ -438,12 +441,17 @@ async def test_ownership_bypasses_are_refused_over_tcp_even_with_another_service
     credentials = Credentials(ca=_ca(stack), token=_token(stack, "limavm"))
     async with open_channel(stack.address("limavm"), credentials) as channel:
         as_limavm = ResourceClient(LIMAVM, channel)
-        with pytest.raises(ForbiddenError, match="only the App controller's service"):
-            await as_limavm.release_ownership(
-                vm.metadata.name,
-                vm.metadata.namespace,
-                owner_uid=vm.metadata.owner_references[0].uid,
-            )
+        for and_delete in (False, True):
+            with pytest.raises(ForbiddenError, match="only the App controller's service"):
+                await as_limavm.release_ownership(
+                    vm.metadata.name,
+                    vm.metadata.namespace,
+                    owner_uid=vm.metadata.owner_references[0].uid,
+                    and_delete=and_delete,
+                )
+    assert not (
+        await session.api.limavms.get(vm.metadata.name, vm.metadata.namespace)
+    ).metadata.deletion_timestamp
 
 
 # -- the compose stack's init and health check ---------------------------------------

@@ -4,6 +4,7 @@ owner index, cross-namespace names, multi-object transactions."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from rdd.meta.finalizers import add_finalizer, remove_finalizer
 from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import set_controller_reference
 from rdd.store.etcdclient import EtcdStore
-from rdd.store.registry import Registry
+from rdd.store.registry import Registry, Review
 from tests.support.objects import configmap, limavm
 
 
@@ -108,6 +109,34 @@ async def test_delete_with_finalizers_waits_for_the_last_one(registry: Registry,
         await registry.get(CONFIGMAP, "default", "guarded")
 
 
+async def test_a_controller_drops_its_own_finalizer_without_admission(store: EtcdStore):
+    """remove_finalizer is never reviewed (no rule can deny it), is
+    idempotent, removes a deleting object with its last finalizer, and
+    refuses the owned-by finalizers, which only release_ownership drops."""
+    reviews: list[str] = []
+
+    async def admit(review: Review) -> Any:
+        reviews.append(review.operation)
+        return review.obj
+
+    registry = Registry(store, admit=admit)
+    cm = configmap("guarded")
+    add_finalizer(cm, "a/cleanup")
+    add_finalizer(cm, "a/other")
+    await registry.create(CONFIGMAP, cm)
+    await registry.delete(CONFIGMAP, "default", "guarded")
+    reviews.clear()
+    kept = await registry.remove_finalizer(CONFIGMAP, "default", "guarded", "a/other")
+    assert list(kept.metadata.finalizers) == ["a/cleanup"]
+    again = await registry.remove_finalizer(CONFIGMAP, "default", "guarded", "a/other")
+    assert again.metadata.resource_version == kept.metadata.resource_version
+    with pytest.raises(ValueError, match="release_ownership"):
+        await registry.remove_finalizer(CONFIGMAP, "default", "guarded", owned_finalizer("App"))
+    await registry.remove_finalizer(CONFIGMAP, "default", "guarded", "a/cleanup")
+    assert await store.get(CONFIGMAP, "default", "guarded") is None
+    assert reviews == []
+
+
 async def test_changed_uid_is_invalid_and_nothing_is_written(registry: Registry):
     created = await registry.create(CONFIGMAP, configmap("ident", x="1"))
     created.metadata.uid = "someone-else"
@@ -163,6 +192,12 @@ async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store
         await registry.delete_owned(
             CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
         )
+    await registry.create(CONFIGMAP, configmap("child"))  # a new one, nobody's
+    kept = await registry.delete_owned(
+        CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+    )
+    assert not kept.metadata.deletion_timestamp
+    assert await store.get(CONFIGMAP, "default", "child") is not None
 
 
 async def test_limavm_names_are_unique_across_namespaces_even_when_racing(registry: Registry):
