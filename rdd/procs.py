@@ -11,15 +11,22 @@ from pathlib import Path
 
 def is_alive(pid: int) -> bool:
     """Whether `pid` names a process that has not exited (zombies count as exited)."""
-    if pid <= 0:
+    if pid <= 0 or not _exists(pid):
         return False
+    state = process_state(pid)
+    # No state: reaped between the two looks (or no /proc here), so ask again.
+    return _exists(pid) if state == "" else state != "Z"
+
+
+def _exists(pid: int) -> bool:
+    """Whether `pid` names a process, zombies included (signal 0)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return process_state(pid) != "Z"
+    return True
 
 
 def process_state(pid: int) -> str:

@@ -133,13 +133,11 @@ class SimDriver(InstanceFolders):
             await asyncio.to_thread(remove_tree, inst)
         log.info("event=prepare_started name=%s arch=%s", name, arch)
         try:
-            inst.mkdir(parents=True)
-            (inst / SENTINEL).write_text(f"{os.getpid()}\n")
-            (inst / LIMA_YAML).write_text(template_yaml)
+            # Files are written off the event loop: at a thousand instances
+            # the writes are most of a preparation, and the loop serves the API.
+            await asyncio.to_thread(_begin_instance, inst, template_yaml)
             await asyncio.sleep(self._prepare_seconds)
-            (inst / "lima-version").write_text(SIM_VERSION)
-            (inst / "disk").write_text(f"simulated disk for {arch}\n")
-            (inst / SENTINEL).unlink()
+            await asyncio.to_thread(_finish_instance, inst, arch)
         except BaseException as err:
             await asyncio.shield(asyncio.to_thread(remove_tree, inst))
             if isinstance(err, OSError):
@@ -188,17 +186,18 @@ class SimDriver(InstanceFolders):
         Raises DriverError when ha.pid holds something that is not a pid."""
         agent = self._agents.get(name)
         pidfile = self._dir(name) / HA_PID
+        # Our own child is known by its pid while alive (a killed one is a
+        # zombie until reaped); only an adopted pid is checked by its argv,
+        # which a dying process no longer shows.
+        child = agent.pid if agent and agent.proc and not agent.exited.is_set() else None
         try:
             text = pidfile.read_text()
-        except FileNotFoundError:
-            # Our child may not have written its pid file yet.
-            if agent is not None and agent.proc is not None and not agent.exited.is_set():
-                return agent.pid
-            return None
+        except FileNotFoundError:  # our child may not have written it yet
+            return child if child is not None and procs.is_alive(child) else None
         pid = parse_pid_text(text)
         if pid is None:
             raise DriverError(f"{pidfile} does not hold a pid: {text[:40]!r}")
-        if procs.is_alive(pid) and is_sim_agent(procs.cmdline(pid), pidfile):
+        if procs.is_alive(pid) and (pid == child or is_sim_agent(procs.cmdline(pid), pidfile)):
             return pid
         log.info("event=stale_pidfile_removed name=%s pid=%s", name, pid)
         self._remove_runtime_files(name)
@@ -385,3 +384,16 @@ class SimDriver(InstanceFolders):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         log.info("event=driver_shutdown driver=sim stopped=%d", len(names))
+
+
+def _begin_instance(inst: Path, template_yaml: str) -> None:
+    """A new instance folder, partial (SENTINEL) until _finish_instance."""
+    inst.mkdir(parents=True)
+    (inst / SENTINEL).write_text(f"{os.getpid()}\n")
+    (inst / LIMA_YAML).write_text(template_yaml)
+
+
+def _finish_instance(inst: Path, arch: str) -> None:
+    (inst / "lima-version").write_text(SIM_VERSION)
+    (inst / "disk").write_text(f"simulated disk for {arch}\n")
+    (inst / SENTINEL).unlink()

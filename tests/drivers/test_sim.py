@@ -182,3 +182,23 @@ async def test_begin_prepare_returns_at_once_and_reports_preparing(
 async def _absent_with_message(driver: SimDriver, name: str) -> bool:
     status = await driver.status(name)
     return status.state == ABSENT and "unsupported arch" in status.message
+
+
+async def test_a_killed_host_agent_never_reads_running_again(sim: SimDriver) -> None:
+    """Once a crash reads Stopped, the status stays Stopped: a dying child
+    no longer shows its argv, a killed one is a zombie until asyncio reaps
+    it, and it may be reaped between two looks at it; none of these may read
+    as running again (seen on a loaded machine)."""
+    for _ in range(3):
+        pid = await running(sim)
+        os.kill(pid, signal.SIGKILL)
+        seen: list[tuple[str, int | None]] = []
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            status = await sim.status("rd")
+            seen.append((status.state, status.pid))
+            await asyncio.sleep(0)
+        changes = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+        states = [state for state, _ in changes]
+        assert STOPPED in states, changes
+        assert set(states[states.index(STOPPED) :]) == {STOPPED}, (changes, pid)
