@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from rdd.cli.arguments import UsageError
 from rdd.cli.connection import Connection
 from rdd.cli.console import Console
-from rdd.cli.manifests import Manifest, load_manifests
+from rdd.cli.manifests import Manifest, load_manifests, read_file
 from rdd.cli.mergepatch import (
     LAST_APPLIED,
     apply_patch,
@@ -49,22 +49,10 @@ def read_sources(path: str) -> list[tuple[str, str]]:
             files = sorted(p for p in target.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
         except OSError as exc:
             raise UsageError(f"error reading {path}: {exc}") from None
-        return [(_read(p, str(p)), str(p)) for p in files]
+        return [(read_file(p, f"error reading {p}"), str(p)) for p in files]
     if not target.exists():
         raise UsageError(f'the path "{path}" does not exist')
-    return [(_read(target, path), path)]
-
-
-def _read(file: Path, source: str) -> str:
-    """A manifest file's text; unreadable, too large or not UTF-8 is
-    `error reading SOURCE: ...`."""
-    try:
-        with file.open("rb") as stream:
-            return read_text(stream)
-    except OSError as exc:
-        raise UsageError(f"error reading {source}: {exc.strerror or exc}") from None
-    except LoadError as exc:
-        raise UsageError(f"error reading {source}: {exc}") from None
+    return [(read_file(target, f"error reading {path}"), path)]
 
 
 def stale_message(manifest: Manifest) -> str:

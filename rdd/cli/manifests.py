@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 import datetime
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rdd.cli.arguments import UsageError, check_writable
 from rdd.errors import InvalidError
 from rdd.kinds import Kind, UnknownKindError, kind_for
-from rdd.meta.loading import LoadError, load_yaml_documents
+from rdd.meta.loading import LoadError, load_yaml_documents, read_text
 from rdd.meta.names import DEFAULT_NAMESPACE
 from rdd.meta.serialization import from_dict
 
@@ -51,6 +52,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
+
+
+def read_file(path: Path, error_prefix: str) -> str:
+    """A file's text within the loader's size limit; unreadable, too large or
+    not UTF-8 is the UsageError `<error_prefix>: <why>`."""
+    try:
+        with path.open("rb") as stream:
+            return read_text(stream)
+    except OSError as exc:
+        raise UsageError(f"{error_prefix}: {exc.strerror or exc}") from None
+    except LoadError as exc:
+        raise UsageError(f"{error_prefix}: {exc}") from None
 
 
 def split_documents(text: str, source: str) -> list[dict[str, Any]]:

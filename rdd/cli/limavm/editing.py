@@ -24,12 +24,12 @@ from rdd.cli.connection import Connection
 from rdd.cli.console import Console
 from rdd.cli.limavm.common import find_vm, named_flags, wait_for
 from rdd.cli.limavm.vms import is_blank_template, is_template_applied, seen_conditions
+from rdd.cli.manifests import read_file
 from rdd.cli.output import name_form
 from rdd.cli.parsing import Words
 from rdd.errors import ApiError
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.conditions import ConditionType
-from rdd.meta.loading import LoadError, read_text
 from rdd.meta.names import TEMPLATE_KEY, template_configmap_name
 from rdd.meta.serialization import to_dict
 
@@ -64,13 +64,7 @@ def _temp_file(name: str, text: str) -> Path:
 
 def read_edited(path: Path) -> str:
     """The edited buffer: UTF-8 text within the loader's size limit."""
-    try:
-        with path.open("rb") as stream:
-            return read_text(stream)
-    except OSError as exc:
-        raise UsageError(f"cannot read the edited file {path}: {exc.strerror or exc}") from None
-    except LoadError as exc:
-        raise UsageError(f"cannot read the edited file {path}: {exc}") from None
+    return read_file(path, f"cannot read the edited file {path}")
 
 
 async def edit(conn: Connection, args: argparse.Namespace, console: Console) -> int:
