@@ -186,18 +186,18 @@ class SimDriver(InstanceFolders):
         Raises DriverError when ha.pid holds something that is not a pid."""
         agent = self._agents.get(name)
         pidfile = self._dir(name) / HA_PID
-        # Our own child is known by its pid while alive (a killed one is a
-        # zombie until reaped); only an adopted pid is checked by its argv,
-        # which a dying process no longer shows.
+        # Our own child counts as live until its exit has been handled (and
+        # its crash message kept), so the status never says Stopped without
+        # saying why; only an adopted pid is judged from /proc.
         child = agent.pid if agent and agent.proc and not agent.exited.is_set() else None
         try:
             text = pidfile.read_text()
         except FileNotFoundError:  # our child may not have written it yet
-            return child if child is not None and procs.is_alive(child) else None
+            return child
         pid = parse_pid_text(text)
         if pid is None:
             raise DriverError(f"{pidfile} does not hold a pid: {text[:40]!r}")
-        if procs.is_alive(pid) and (pid == child or is_sim_agent(procs.cmdline(pid), pidfile)):
+        if pid == child or (procs.is_alive(pid) and is_sim_agent(procs.cmdline(pid), pidfile)):
             return pid
         log.info("event=stale_pidfile_removed name=%s pid=%s", name, pid)
         self._remove_runtime_files(name)

@@ -184,21 +184,25 @@ async def _absent_with_message(driver: SimDriver, name: str) -> bool:
     return status.state == ABSENT and "unsupported arch" in status.message
 
 
-async def test_a_killed_host_agent_never_reads_running_again(sim: SimDriver) -> None:
-    """Once a crash reads Stopped, the status stays Stopped: a dying child
+async def test_a_killed_host_agent_reads_stopped_with_its_reason_and_stays_so(
+    sim: SimDriver,
+) -> None:
+    """A crash reads Stopped only once the driver knows why (the controller
+    counts a failure from that reason), and then stays Stopped: a dying child
     no longer shows its argv, a killed one is a zombie until asyncio reaps
     it, and it may be reaped between two looks at it; none of these may read
-    as running again (seen on a loaded machine)."""
+    as Stopped without a reason, or as running again (seen on a loaded machine)."""
     for _ in range(3):
         pid = await running(sim)
         os.kill(pid, signal.SIGKILL)
-        seen: list[tuple[str, int | None]] = []
+        seen: list[tuple[str, str]] = []
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             status = await sim.status("rd")
-            seen.append((status.state, status.pid))
+            seen.append((status.state, status.message))
             await asyncio.sleep(0)
         changes = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
         states = [state for state, _ in changes]
         assert STOPPED in states, changes
-        assert set(states[states.index(STOPPED) :]) == {STOPPED}, (changes, pid)
+        after = changes[states.index(STOPPED) :]
+        assert after == [(STOPPED, "host agent was killed by SIGKILL")], (changes, pid)
