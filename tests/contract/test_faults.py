@@ -187,8 +187,17 @@ async def test_a_vm_that_keeps_dying_while_booting_is_start_failed_and_backs_off
     api, stack = session.api, session.stack
     await api.apps.create(new_app(running=True))
     pids = await eventually(stack.vm_processes, timeout=10, message="no host agent")
+
+    async def seen_starting() -> bool:
+        """The controller has seen this run start: killing it now is a new
+        failure to report (a run killed before the controller looked leaves
+        Running at StartFailed, no change and no new Warning)."""
+        vm = await api.limavms.get("rd", "default")
+        return has_condition(vm, "Running", "False", "Starting")
+
     waits = []
     for kill in range(3):
+        await eventually(seen_starting, timeout=10, message="the start was never seen")
         os.kill(pids[0], signal.SIGKILL)
         killed_at = time.monotonic()
 
