@@ -18,6 +18,8 @@ TCP mode (TLS on every hop, a bearer token on every call).
    lifecycle figures again, as a ratio to the single-member run: the cost of HA.
 5, 6. Concurrency and scale (tests/bench_scale.py): creates at 32 in flight
    against raw etcd; N LimaVMs created and deleted (`--scale N`, 1,000 by default).
+7. `rdd ctl get app` wall time (tests/bench_cli.py), beside bare Python and
+   `import grpc`.
 
 `--sections 1,5,6` runs only those sections.
 """
@@ -44,6 +46,7 @@ from rdd.store.etcdclient import EtcdStore, Write
 from rdd.store.rules import prepare_create
 from rdd.transport.channels import Credentials
 from rdd.transport.pki import Pki
+from tests.bench_cli import cli_wall_time
 from tests.bench_scale import concurrent_creates, scale
 from tests.support.stack import Api, Stack, condition, new_app, set_running
 
@@ -333,6 +336,9 @@ async def main(sections: set[int], count: int) -> None:
                 await concurrent_creates(store, api)
             if 6 in sections:
                 await scale(stack, api, count)
+            if 7 in sections:
+                await api.apps.create(new_app(running=False))
+                cli_wall_time(stack.env)
         finally:
             await store.close()
             await tls_store.close()
@@ -345,7 +351,7 @@ async def main(sections: set[int], count: int) -> None:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("--scale", type=int, default=1000, help="LimaVMs in section 6")
-    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run")
     return parser.parse_args()
 
 

@@ -9,6 +9,7 @@ Listed in the dispatcher's table (`rdd.admission.webhooks`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -51,12 +52,14 @@ class LimaVMRules(KindRules):
         if found:
             return found
         name, namespace = obj.metadata.name, obj.metadata.namespace
-        taken = await lookup.claimed_namespace(LIMAVM, name)
+        ref = obj.spec.template_ref
+        # Two independent reads: one round trip's wait, not two.
+        taken, configmap = await asyncio.gather(
+            lookup.claimed_namespace(LIMAVM, name), lookup.get(CONFIGMAP, ref.namespace, ref.name)
+        )
         if taken is not None and taken != namespace:
             taken_error = NameTakenError.held(LIMAVM.named(name), taken)
             return [f"{taken_error.message}: LimaVM names must be unique across namespaces"]
-        ref = obj.spec.template_ref
-        configmap = await lookup.get(CONFIGMAP, ref.namespace, ref.name)
         # A new LimaVM is built for the host's arch (status is the server's, empty on create).
         found = template_ref_problems(ref, configmap, vm_arch=lookup.host_arch)
         if found:

@@ -138,19 +138,21 @@ class AppController:
     async def _ensure_limavm(self, app: Any, namespace: str) -> Any:
         """LimaVM `rd` as the App declares it (create-or-update): created
         from its input ConfigMap when missing, spec.running carried over
-        while it is ours. The first read is the informer's copy; a retry
-        after a race reads through the API."""
+        while it is ours. The first read is the informer's (absent there:
+        create, and an AlreadyExists reads again); a retry after a race
+        reads through the API."""
         reads = 0
 
         async def read() -> Any:
             nonlocal reads
             reads += 1
-            cached = self.ctx.limavms.get(namespace, CHILD_NAME) if reads == 1 else None
-            if cached is not None:
-                return cached
-            if reads == 1:
+            if reads > 1:
+                return await self.ctx.limavm_client.get(CHILD_NAME, namespace)
+            cached = self.ctx.limavms.get(namespace, CHILD_NAME)
+            if cached is None:
                 await self._create_source(app, namespace)
-            return await self.ctx.limavm_client.get(CHILD_NAME, namespace)
+                raise NotFoundError(f"{LIMAVM.named(CHILD_NAME)} not found")
+            return cached
 
         verb, vm = await create_or_update(
             self.ctx.limavm_client,
