@@ -10,11 +10,11 @@ TCP mode (TLS on every hop, a bearer token on every call).
 2. Watch latency: etcd write -> informer handler, p50/p99.
 3. Lifecycle on the sim driver (boot and prepare 0): App create -> LimaVM
    Created, running=true -> App Running=True, delete -> gone (VM stopped and
-   VM running), p50/p95 over 20+ rounds, beside one etcd txn round trip;
+   VM running), p50/p95 over 15+ rounds, beside one etcd txn round trip;
    then over TCP+TLS+token, with each step's p50 as a ratio to the socket's.
 4. High availability, on 3 etcd members and 2 replicas of each service:
    failover (kill -9 the App leader -> the new leader's first reconcile of a
-   change made at the kill), p50 and max over 10 rounds (aim < 3 s); and the
+   change made at the kill), p50 and max over 6 rounds (aim < 3 s); and the
    lifecycle figures again, as a ratio to the single-member run: the cost of HA.
 5, 6. Concurrency and scale (tests/bench_scale.py): creates at 32 in flight
    against raw etcd; N LimaVMs created and deleted (`--scale N`, 1,000 by default).
@@ -50,7 +50,7 @@ from tests.bench_cli import cli_wall_time
 from tests.bench_scale import concurrent_creates, scale
 from tests.support.stack import Api, Stack, condition, new_app, set_running
 
-ROUNDS = 25
+ROUNDS = 15
 UNARY_OPS = 60
 UNARY_ROUNDS = 7
 
@@ -228,7 +228,7 @@ async def unary(store: EtcdStore, unix: Api, tcp: Api) -> None:
     )
 
 
-FAILOVER_ROUNDS = 10
+FAILOVER_ROUNDS = 6
 
 
 def _leader_pid(stack: Stack, component: str) -> int:

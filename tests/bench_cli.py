@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-RUNS = 15
+RUNS = 11
 
 
 def _median_ms(argv: Sequence[str], env: Mapping[str, str], runs: int) -> float:

@@ -25,8 +25,8 @@ from tests.support.stack import Api, Stack, condition
 
 IN_FLIGHT = 32
 #: Creates per batch; raw and API batches alternate, the ratio is their median.
-CONCURRENT_CREATES = 400
-CONCURRENT_ROUNDS = 5
+CONCURRENT_CREATES = 300
+CONCURRENT_ROUNDS = 3
 
 
 async def in_flight(count: int, make: Callable[[int], Awaitable[Any]]) -> float:
