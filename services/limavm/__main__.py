@@ -67,8 +67,8 @@ async def main() -> None:
         controller = LimaVMController(
             LimaVMContext(
                 registry=registry.fenced(fence),
-                vms=vm_informer,
-                configmaps=configmap_informer,
+                vms=Informer(store, LIMAVM),
+                configmaps=Informer(store, CONFIGMAP),
                 driver=make_driver(
                     driver_name, settings.lima_home, notify, service, env=os.environ
                 ),
