@@ -15,16 +15,15 @@ with), and the same limactl gives the same answer for the same text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from rdd.drivers.lima_calls import kill
 from rdd.drivers.limactl import Result, ValidateVerdict, parse_validate_result
 
 log = logging.getLogger(__name__)
@@ -117,10 +116,10 @@ class LimactlValidator:
             log.warning(
                 "event=limactl_validate_timeout args=%r timeout=%s", " ".join(args), self._timeout
             )
-            await _kill(proc)
+            await kill(proc)
             return None
         except BaseException:
-            await _kill(proc)
+            await kill(proc)
             raise
         result = Result(
             proc.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace")
@@ -138,11 +137,3 @@ class LimactlValidator:
         if message not in self._said:
             self._said.add(message)
             log.warning("event=limactl_validate_unavailable reason=%r", message)
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(proc.wait(), 5)

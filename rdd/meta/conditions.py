@@ -64,15 +64,18 @@ def event_type_for(reason: str) -> str:
     return "Warning" if is_failed(reason) else "Normal"
 
 
+#: Kubernetes' timestamp format, UTC, microseconds kept for ordering.
+RFC3339_MICRO = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def now_rfc3339() -> str:
-    """Kubernetes' timestamp format, UTC, microseconds kept for ordering."""
-    return rfc3339_in(0.0)
+    """Now, as every stored timestamp is written (called on every write)."""
+    return datetime.now(UTC).strftime(RFC3339_MICRO)
 
 
 def rfc3339_in(seconds_from_now: float) -> str:
     """The moment `seconds_from_now` away, as now_rfc3339 writes it."""
-    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (datetime.now(UTC) + timedelta(seconds=seconds_from_now)).strftime(RFC3339_MICRO)
 
 
 def seconds_until(text: str) -> float:

@@ -44,6 +44,8 @@ def event_name(obj: Any, event_type: str, reason: str, message: str) -> str:
 SHUTDOWN_FLUSH_SECONDS = 2.0
 #: Events remembered as first guesses (the most recently written ones).
 WRITTEN_REMEMBERED = 4096
+#: Remembered in place of an Event whose guess was wrong: the next try reads.
+_READ = object()
 
 
 class EventRecorder:
@@ -92,12 +94,9 @@ class EventRecorder:
             reason,
             message,
         )
-        guesses = iter([True])
         try:
             await retry_on_conflict(
-                lambda: self._upsert(
-                    obj, namespace, name, event_type, reason, message, next(guesses, False)
-                ),
+                lambda: self._upsert(obj, namespace, name, event_type, reason, message),
                 attempts=3,
             )
         except ApiError as exc:
@@ -106,19 +105,13 @@ class EventRecorder:
             log.exception("event=event_record_failed name=%s", name)
 
     async def _upsert(
-        self,
-        obj: Any,
-        namespace: str,
-        name: str,
-        event_type: str,
-        reason: str,
-        message: str,
-        guess: bool,
+        self, obj: Any, namespace: str, name: str, event_type: str, reason: str, message: str
     ) -> None:
-        """One try: from the guess (what we last wrote, else absent) or a read."""
+        """One try: from the guess (what we last wrote, else absent), or from
+        a read once a guess was proved wrong."""
         now = now_rfc3339()
         remembered = self._written.pop(name, None)
-        old = remembered if guess else await self._store.get(EVENT, namespace, name)
+        old = await self._store.get(EVENT, namespace, name) if remembered is _READ else remembered
         if old is not None:
             new = core_pb2.Event()
             new.CopyFrom(old)
@@ -144,10 +137,11 @@ class EventRecorder:
 
     async def _commit(self, name: str, write: Write) -> None:
         """Write, and remember the result. A guess proved wrong (the Event
-        exists, or expired) is a Conflict, so the next try reads."""
+        changed, exists, or expired) is a Conflict, and the next try reads."""
         try:
             (written,) = await self._store.commit([write])
-        except (AlreadyExistsError, NotFoundError) as exc:
+        except (ConflictError, AlreadyExistsError, NotFoundError) as exc:
+            self._written[name] = _READ
             raise ConflictError(exc.message) from exc
         self._written[name] = written
         if len(self._written) > WRITTEN_REMEMBERED:

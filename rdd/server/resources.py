@@ -210,19 +210,15 @@ class ResourceServicer:
                 f"ReleaseOwnership of {self._kind.named(request.name)}: only the owner's "
                 "service may release what it owns; delete the owner instead",
             )
-        release = (
-            self._writer(context).delete_owned
-            if request.and_delete
-            else self._writer(context).release_ownership
-        )
         return await _serve(
             context,
-            release(
+            self._writer(context).release_ownership(
                 self._kind,
                 self._namespace(request.namespace),
                 request.name,
                 owner_uid=request.owner_uid,
                 released_by=owner_kinds,
+                and_delete=request.and_delete,
                 dry_run=request.dry_run,
             ),
         )

@@ -171,39 +171,25 @@ class Registry:
         *,
         owner_uid: str,
         released_by: Collection[str],
+        and_delete: bool = False,
         dry_run: bool = False,
     ) -> Any:
         """Drop the owned-by finalizer and the controller reference, for the
         controller named by `owner_uid` only, asked by the service that runs
         the controllers of the kinds `released_by`. Idempotent once released.
-        Not admitted: these checks are the whole rule for it."""
-        meta = _Meta(name=name, namespace=namespace, resource_version="")
+        Not admitted: these checks are the whole rule for it.
 
-        async def change(old: Any) -> Any:
-            return _released(kind, old, owner_uid, released_by) or old
-
-        return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
-
-    async def delete_owned(
-        self,
-        kind: Kind,
-        namespace: str,
-        name: str,
-        *,
-        owner_uid: str,
-        released_by: Collection[str],
-        dry_run: bool = False,
-    ) -> Any:
-        """What a finalizing owner does to a child: release_ownership and
-        delete in one write (admitted as the DELETE of the released object,
-        which it is). A child nobody controls is not `owner_uid`'s to delete:
-        it is returned as it is."""
+        With `and_delete` (a finalizing owner's cleanup) the released child is
+        deleted in the same write, admitted as the DELETE it is; a child nobody
+        controls is not `owner_uid`'s to delete and is returned as it is."""
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
             released = _released(kind, old, owner_uid, released_by)
             if released is None:
                 return old
+            if not and_delete:
+                return released
             await self._admit(Review("DELETE", kind, None, released, dry_run))
             return _deleted(kind, released)
 

@@ -360,12 +360,13 @@ class LimaVMController:
         registry = self.ctx.registry
         for ref in await registry.owned_by(vm.metadata.uid):
             with contextlib.suppress(NotFoundError):
-                await registry.delete_owned(
+                await registry.release_ownership(
                     ref.kind,
                     ref.namespace,
                     ref.name,
                     owner_uid=vm.metadata.uid,
                     released_by={LIMAVM.kind},
+                    and_delete=True,
                 )
         try:
             await registry.remove_finalizer(LIMAVM, vm.metadata.namespace, name, CLEANUP_FINALIZER)

@@ -167,7 +167,7 @@ async def test_owner_index_finds_children_without_scanning(registry: Registry):
 
 
 async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store: EtcdStore):
-    """delete_owned releases and deletes in one compare-and-swap: the child
+    """release_ownership with and_delete releases and deletes in one compare-and-swap: the child
     and its owner-index entry go together; a stranger is refused, and a
     second call finds nothing to do."""
     app = APP.new()
@@ -178,23 +178,43 @@ async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store
     add_finalizer(child, owned_finalizer(APP.kind))
     await registry.create(CONFIGMAP, child)
     with pytest.raises(ForbiddenError, match="not by uid someone-else"):
-        await registry.delete_owned(
-            CONFIGMAP, "default", "child", owner_uid="someone-else", released_by={APP.kind}
+        await registry.release_ownership(
+            CONFIGMAP,
+            "default",
+            "child",
+            owner_uid="someone-else",
+            released_by={APP.kind},
+            and_delete=True,
         )
     before = await store.revision()
-    await registry.delete_owned(
-        CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+    await registry.release_ownership(
+        CONFIGMAP,
+        "default",
+        "child",
+        owner_uid=owner.metadata.uid,
+        released_by={APP.kind},
+        and_delete=True,
     )
     assert await store.revision() == before + 1, "one transaction"
     assert await store.get(CONFIGMAP, "default", "child") is None
     assert await registry.owned_by(owner.metadata.uid) == []
     with pytest.raises(NotFoundError):
-        await registry.delete_owned(
-            CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+        await registry.release_ownership(
+            CONFIGMAP,
+            "default",
+            "child",
+            owner_uid=owner.metadata.uid,
+            released_by={APP.kind},
+            and_delete=True,
         )
     await registry.create(CONFIGMAP, configmap("child"))  # a new one, nobody's
-    kept = await registry.delete_owned(
-        CONFIGMAP, "default", "child", owner_uid=owner.metadata.uid, released_by={APP.kind}
+    kept = await registry.release_ownership(
+        CONFIGMAP,
+        "default",
+        "child",
+        owner_uid=owner.metadata.uid,
+        released_by={APP.kind},
+        and_delete=True,
     )
     assert not kept.metadata.deletion_timestamp
     assert await store.get(CONFIGMAP, "default", "child") is not None
