@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import aetcd
 import grpc
-from aetcd import rpc, watcher
+from aetcd import rpc
 
 from rdd.errors import GoneError, InvalidError, UnavailableError
 from rdd.kinds import Kind
@@ -43,9 +43,7 @@ class _Client(aetcd.Client):
         self.clusterstub = rpc.ClusterStub(self.channel)
         self.leasestub = rpc.LeaseStub(self.channel)
         self.maintenancestub = rpc.MaintenanceStub(self.channel)
-        self._watcher = watcher.Watcher(
-            rpc.WatchStub(self.channel), timeout=self._timeout, metadata=self.metadata
-        )
+        self.watchstub = rpc.WatchStub(self.channel)  # rdd.store.watching: a stream per watch
         self._connected.set()
 
 

@@ -1,5 +1,13 @@
 """Resumable watches on etcd: a kind's changes after a revision, in order,
-surviving etcd restarts; and waiting for one key to go (a leader's)."""
+surviving etcd restarts; and waiting for one key to go (a leader's).
+
+Each watch has its own gRPC stream (streams share the client's one HTTP/2
+connection). aetcd's watcher multiplexes every watch on one stream and pairs
+a create request with the next "created" reply; after a create times out
+(etcd coming back up), the late reply is handed to the next watch, which is
+then silently bound to another key range. A stream per watch cannot mix
+them up, and a broken or stalled one is re-opened on its own.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +18,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import aetcd
 import grpc
+from aetcd import rpc
 
-from rdd.errors import GoneError, UnavailableError
+from rdd.errors import GoneError
 from rdd.kinds import Kind
 from rdd.retry import Backoff
 from rdd.store.connection import EtcdConnection
@@ -38,6 +46,10 @@ class StoreEvent:
     prev: Any | None = None
 
 
+class _Broken(Exception):
+    """A watch stream ended or was refused: open it again."""
+
+
 class Watching(EtcdConnection):
     """watch() and wait_deleted(), on the store's connection."""
 
@@ -52,21 +64,14 @@ class Watching(EtcdConnection):
         delivered: set[bytes] = set()  # keys already delivered at last_revision
         backoff = Backoff(_RETRY_INITIAL_SECONDS, _RETRY_CAP_SECONDS)
         while True:
+            create = rpc.WatchCreateRequest(
+                key=prefix,
+                range_end=prefix_end(prefix),
+                start_revision=last_revision if delivered else last_revision + 1,
+                prev_kv=True,
+            )
             try:
-                watch = await self._client.watch(
-                    prefix,
-                    range_end=prefix_end(prefix),
-                    start_revision=last_revision if delivered else last_revision + 1,
-                    prev_kv=True,
-                )
-            except aetcd.exceptions.RevisionCompactedError as exc:
-                raise GoneError(_gone_message(since, exc.compacted_revision)) from None
-            except (TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
-                log.info("event=watch_retry prefix=%s error=%r", prefix.decode(), exc)
-                await asyncio.sleep(backoff.next())
-                continue
-            try:
-                async for raw in watch:
+                async for raw in self._events(create, since):
                     backoff.reset()
                     event = self._to_event(kind, raw, with_prev=with_prev)
                     if event is None:
@@ -78,18 +83,42 @@ class Watching(EtcdConnection):
                         delivered = set()
                     delivered.add(raw.kv.key)
                     yield event
-            except aetcd.exceptions.RevisionCompactedError as exc:
-                raise GoneError(_gone_message(since, exc.compacted_revision)) from None
-            except (aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
-                log.info("event=watch_broken prefix=%s error=%r", prefix.decode(), exc)
+            except _Broken as exc:
+                log.info("event=watch_broken prefix=%s error=%s", prefix.decode(), exc)
                 await asyncio.sleep(backoff.next())
-            finally:
-                await _quietly_cancel(watch)
+
+    async def _events(self, create: rpc.WatchCreateRequest, since: int) -> AsyncIterator[Any]:
+        """The events of one watch on its own stream, until it breaks
+        (_Broken) or its start was compacted away (GoneError)."""
+        await self._client.connect()
+        call = self._client.watchstub.Watch(metadata=self._client.metadata)
+        try:
+            try:
+                await call.write(rpc.WatchRequest(create_request=create))
+                created = await asyncio.wait_for(call.read(), self._timeout)
+                while True:
+                    response = created if created is not None else await call.read()
+                    created = None
+                    if response is grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lacks it
+                        raise _Broken("etcd ended the stream")
+                    if response.compact_revision:
+                        raise GoneError(_gone_message(since, response.compact_revision))
+                    if response.canceled:
+                        raise _Broken(f"etcd cancelled the watch: {response.cancel_reason}")
+                    for event in response.events:
+                        yield event
+            except TimeoutError:
+                raise _Broken("etcd did not confirm the watch in time") from None
+            except grpc.aio.AioRpcError as exc:
+                raise _Broken(f"{exc.code().name}: {exc.details()}") from None
+        finally:
+            call.cancel()
 
     def _to_event(self, kind: Kind, raw: Any, *, with_prev: bool = False) -> StoreEvent | None:
         revision = int(raw.kv.mod_revision)
-        if raw.kind == "DELETE":
-            if raw.prev_kv is None:
+        has_prev = raw.HasField("prev_kv")
+        if raw.type == rpc.Event.DELETE:
+            if not has_prev:
                 return None  # previous value compacted away; a relist will notice
             obj = self._decode(kind, raw.prev_kv)
             obj.metadata.resource_version = str(revision)
@@ -97,37 +126,21 @@ class Watching(EtcdConnection):
         obj = self._decode(kind, raw.kv)
         kind_of_change = "ADDED" if raw.kv.version == 1 else "MODIFIED"
         prev = None
-        if with_prev and kind_of_change == "MODIFIED" and raw.prev_kv is not None:
+        if with_prev and kind_of_change == "MODIFIED" and has_prev:
             prev = self._decode(kind, raw.prev_kv)
         return StoreEvent(kind_of_change, obj, revision, prev)
 
     async def wait_deleted(self, key: bytes, *, timeout: float) -> None:
-        """Return once `key` is deleted, or after `timeout` seconds."""
-        try:
-            watch = await self._client.watch(key)
-        except (aetcd.exceptions.ClientError, grpc.aio.AioRpcError) as exc:
-            raise UnavailableError(f"etcd: cannot watch {key.decode()}: {exc}") from None
+        """Return once `key` is deleted, or after `timeout` seconds. Timing
+        out or a broken watch is an answer too: the caller looks again."""
 
         async def deleted() -> None:
-            async for event in watch:
-                if event.kind == "DELETE":
+            async for event in self._events(rpc.WatchCreateRequest(key=key), 0):
+                if event.type == rpc.Event.DELETE:
                     return
 
-        try:
-            # Timing out (or a broken watch) is an answer too: the caller looks again.
-            with contextlib.suppress(
-                TimeoutError, aetcd.exceptions.ClientError, grpc.aio.AioRpcError
-            ):
-                await asyncio.wait_for(deleted(), timeout)
-        finally:
-            await _quietly_cancel(watch)
-
-
-async def _quietly_cancel(watch: Any) -> None:
-    try:
-        await watch.cancel()
-    except Exception:  # the stream may already be gone; nothing is left to release
-        log.debug("event=watch_cancel_failed", exc_info=True)
+        with contextlib.suppress(TimeoutError, _Broken, GoneError):
+            await asyncio.wait_for(deleted(), timeout)
 
 
 def _gone_message(since: int, compacted: int) -> str:

@@ -72,6 +72,46 @@ async def test_watch_survives_an_etcd_restart_in_order_without_duplicates(tmp_pa
         stop(process.pid)
 
 
+async def test_watches_opened_while_etcd_stalls_each_get_their_own_changes(tmp_path: Path):
+    """Watches whose creation times out while etcd is frozen (as when it is
+    coming back up) are each bound to their own key range once it answers:
+    a late confirmation meant for one must not bind another (which would
+    then get the other's changes, or none)."""
+    listen = unix_listen(tmp_path)
+    process = start_etcd(tmp_path / "data", tmp_path / "etcd.log", listen)
+    store = await EtcdStore.connect(process.endpoint, timeout=0.3)
+    writer_store = await EtcdStore.connect(process.endpoint, timeout=5)
+    writer = Registry(writer_store)
+    seen: dict[str, list[StoreEvent]] = {f"n{i}": [] for i in range(6)}
+
+    async def collect(namespace: str, since: int) -> None:
+        async for event in Registry(store).watch(CONFIGMAP, namespace, since):
+            seen[namespace].append(event)
+
+    watchers = []
+    try:
+        since = await store.revision()
+        os.kill(process.pid, signal.SIGSTOP)
+        watchers = [asyncio.create_task(collect(ns, since)) for ns in seen]
+        await asyncio.sleep(1.2)  # first attempts time out, some retry
+        os.kill(process.pid, signal.SIGCONT)
+        for ns in seen:
+            await writer.create(CONFIGMAP, configmap(f"in-{ns}", namespace=ns))
+        await eventually(lambda: all(seen.values()), timeout=10, message="a watch is silent")
+        await asyncio.sleep(0.2)
+        got = {ns: [(e.type, e.obj.metadata.name) for e in events] for ns, events in seen.items()}
+        assert got == {ns: [("ADDED", f"in-{ns}")] for ns in seen}
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        for watcher in watchers:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await store.close()
+        await writer_store.close()
+        stop(process.pid)
+
+
 async def test_compacted_revision_is_a_clear_gone_error(store: EtcdStore):
     registry = Registry(store)
     _, old_revision = await registry.list(CONFIGMAP, "default")
