@@ -4,7 +4,11 @@ After any watch error the cache is rebuilt from a fresh List (and handlers
 told about every difference), so it always converges to what etcd holds:
 controllers stay level-based and never depend on a single event. The List
 is read page by page at one revision (EtcdStore.list), so any number of
-objects of any accepted size fills the cache."""
+objects of any accepted size fills the cache.
+
+An informer is shared (client-go's SharedInformer): the API's read cache and
+a leader's controller use one per kind, so each watch event is decoded and
+cached once. It runs while anyone who started it has not shut it down."""
 
 from __future__ import annotations
 
@@ -51,6 +55,8 @@ class Informer:
         #: The etcd revision the cache is current to.
         self._revision = 0
         self._task: asyncio.Task[None] | None = None
+        #: Starts not yet matched by a shutdown.
+        self._users = 0
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
@@ -60,7 +66,8 @@ class Informer:
         self._handlers = [h for h in self._handlers if h != handler]
 
     def add_index(self, name: str, index: IndexFunc) -> None:
-        """Keep the cache indexed by `index` (call before start)."""
+        """Keep the cache indexed by `index` (a second call with the same
+        name replaces it)."""
         self._index_funcs[name] = index
         self._indexes[name] = {}
         for key, obj in self._cache.items():
@@ -78,21 +85,32 @@ class Informer:
         return list(self._cache.values())
 
     async def start(self) -> None:
-        """Return once the first List has filled the cache."""
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"informer-{self.kind.plural}"
-        )
+        """Return once the first List has filled the cache (at once when
+        another user started it and it is synced)."""
+        self._users += 1
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"informer-{self.kind.plural}"
+            )
+        task = self._task
         synced = asyncio.ensure_future(self._synced.wait())
-        done, _ = await asyncio.wait({synced, self._task}, return_when=asyncio.FIRST_COMPLETED)
-        if self._task in done:
+        done, _ = await asyncio.wait({synced, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
             synced.cancel()
-            self._task.result()  # raises why it ended
+            self._users -= 1
+            self._task = None
+            task.result()  # raises why it ended
 
     async def shutdown(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop watching once the last user is done."""
+        self._users = max(0, self._users - 1)
+        if self._users or self._task is None:
+            return
+        task, self._task = self._task, None
+        self._synced.clear()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
         backoff = Backoff(initial=0.05, cap=2.0)

@@ -40,7 +40,7 @@ async def main() -> None:
         return AppController(
             AppContext(
                 registry=registry.fenced(fence),
-                apps=Informer(store, APP),
+                apps=apps,
                 limavms=Informer(store, LIMAVM),
                 configmaps=Informer(store, CONFIGMAP),
                 limavm_client=ResourceClient(LIMAVM, fenced, timeout=settings.rpc_timeout),

@@ -91,8 +91,8 @@ class AppController:
             self.controller.enqueue(("", name))
 
     async def start(self) -> None:
-        """Hook this term's handlers into its informers, fill them, then
-        look at every App once."""
+        """The App informer is shared with the API: tell it (and this term's
+        child informers) this term's handlers, then look at every App once."""
         self.ctx.apps.add_handler(self._on_app)
         self.ctx.limavms.add_handler(self._on_child)
         self.ctx.configmaps.add_handler(self._on_child)

@@ -67,8 +67,8 @@ async def main() -> None:
         controller = LimaVMController(
             LimaVMContext(
                 registry=registry.fenced(fence),
-                vms=Informer(store, LIMAVM),
-                configmaps=Informer(store, CONFIGMAP),
+                vms=vm_informer,
+                configmaps=configmap_informer,
                 driver=make_driver(
                     driver_name, settings.lima_home, notify, service, env=os.environ
                 ),

@@ -128,7 +128,7 @@ class LimaVMController:
     # Lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Hook this term's handlers into its informers, then fill them."""
+        """Hook this term's handlers into the informers (shared with the API)."""
         self.ctx.vms.add_handler(self._on_vm)
         self.ctx.configmaps.add_handler(self._on_configmap)
         await self.ctx.vms.start()

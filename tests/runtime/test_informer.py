@@ -79,3 +79,34 @@ async def test_informer_relists_after_compaction_and_matches_a_fresh_list(store:
         assert deleted == ["doomed"]
     finally:
         await informer.shutdown()
+
+
+async def test_a_shared_informer_runs_until_its_last_user_stops(store: EtcdStore):
+    """The API and a leader's controller share one informer: a term that
+    ends takes its handler away but leaves the API's cache following."""
+    registry = Registry(store)
+    informer = Informer(store, CONFIGMAP)
+    term: list[str] = []
+
+    def handler(old: Any, new: Any) -> None:
+        term.append((new or old).metadata.name)
+
+    await informer.start()  # the API's cache
+    informer.add_handler(handler)
+    await informer.start()  # a leader's controller
+    try:
+        await registry.create(CONFIGMAP, configmap("during", x="1"))
+        await eventually(lambda: term == ["during"])
+        informer.remove_handler(handler)
+        await informer.shutdown()  # the term ends
+        await registry.create(CONFIGMAP, configmap("after", x="1"))
+        await eventually(lambda: informer.get("default", "after") is not None)
+        assert term == ["during"]
+    finally:
+        await informer.shutdown()
+    await registry.create(CONFIGMAP, configmap("stopped", x="1"))
+    await informer.start()  # started again: a fresh List catches up
+    try:
+        assert informer.get("default", "stopped") is not None
+    finally:
+        await informer.shutdown()
