@@ -6,6 +6,7 @@ Kubernetes Events, not Lima's host agent event lines (rdd.drivers.hostagent_even
 `record` returns at once: the writes happen in order on one background task
 (client-go's broadcaster does the same), so an Event never delays the
 reconcile that caused it; `shutdown` lets the ones pending be written.
+What has piled up meanwhile is written together, in one transaction.
 
 Each write starts from a guess, as client-go's event cache does: the Event
 this recorder last wrote under that name, or none. The commit is a
@@ -46,13 +47,18 @@ SHUTDOWN_FLUSH_SECONDS = 2.0
 WRITTEN_REMEMBERED = 4096
 #: Remembered in place of an Event whose guess was wrong: the next try reads.
 _READ = object()
+#: Events written in one transaction at most (etcd allows 128 operations
+#: per transaction; each Event is one compare and one put).
+BATCH = 64
+
+_Pending = tuple[Any, str, str, str]
 
 
 class EventRecorder:
     def __init__(self, store: EtcdStore, *, component: str) -> None:
         self._store = store
         self._component = component
-        self._pending: collections.deque[tuple[Any, str, str, str]] = collections.deque()
+        self._pending: collections.deque[_Pending] = collections.deque()
         self._writer: asyncio.Task[None] | None = None
         #: Event name -> the Event as this recorder last wrote it.
         self._written: collections.OrderedDict[str, Any] = collections.OrderedDict()
@@ -80,24 +86,45 @@ class EventRecorder:
 
     async def _write_pending(self) -> None:
         while self._pending:
-            await self._write(*self._pending.popleft())
+            batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+            for item in batch:
+                _log(self._component, *item)
+            if len(batch) > 1 and await self._write_together(batch):
+                continue
+            for item in batch:
+                await self._write(*item)
+
+    async def _write_together(self, batch: list[_Pending]) -> bool:
+        """Write a batch in one transaction, each Event from its guess
+        (repeats within the batch folded). False, and nothing written, when
+        a guess is unknown or proved wrong: the caller writes them one by one."""
+        now = now_rfc3339()
+        planned: dict[str, Write] = {}
+        for obj, event_type, reason, message in batch:
+            name = event_name(obj, event_type, reason, message)
+            if name in planned:
+                _count_again(planned[name].new, now)
+                continue
+            guess = self._written.get(name)
+            if guess is _READ:
+                return False
+            planned[name] = _next(obj, guess, name, event_type, reason, message, now)
+        try:
+            written = await self._store.commit(list(planned.values()))
+        except (ConflictError, AlreadyExistsError, NotFoundError):
+            return False
+        except ApiError as exc:
+            log.warning("event=event_record_failed events=%d error=%s", len(planned), exc.message)
+            return True
+        for name, event in zip(planned, written, strict=True):
+            self._remember(name, event)
+        return True
 
     async def _write(self, obj: Any, event_type: str, reason: str, message: str) -> None:
-        namespace = obj.metadata.namespace or "default"
         name = event_name(obj, event_type, reason, message)
-        log.info(
-            "event=k8s_event component=%s object=%s/%s type=%s reason=%s message=%r",
-            self._component,
-            obj.kind,
-            obj.metadata.name,
-            event_type,
-            reason,
-            message,
-        )
         try:
             await retry_on_conflict(
-                lambda: self._upsert(obj, namespace, name, event_type, reason, message),
-                attempts=3,
+                lambda: self._upsert(obj, name, event_type, reason, message), attempts=3
             )
         except ApiError as exc:
             log.warning("event=event_record_failed name=%s error=%s", name, exc.message)
@@ -105,35 +132,15 @@ class EventRecorder:
             log.exception("event=event_record_failed name=%s", name)
 
     async def _upsert(
-        self, obj: Any, namespace: str, name: str, event_type: str, reason: str, message: str
+        self, obj: Any, name: str, event_type: str, reason: str, message: str
     ) -> None:
         """One try: from the guess (what we last wrote, else absent), or from
         a read once a guess was proved wrong."""
-        now = now_rfc3339()
         remembered = self._written.pop(name, None)
-        old = await self._store.get(EVENT, namespace, name) if remembered is _READ else remembered
-        if old is not None:
-            new = core_pb2.Event()
-            new.CopyFrom(old)
-            new.count += 1
-            new.last_timestamp = now
-            await self._commit(name, Write(EVENT, old, new, expires=True))
-            return
-        event = EVENT.new()
-        event.metadata.name = name
-        event.metadata.namespace = namespace
-        event.involved_object.kind = obj.kind
-        event.involved_object.namespace = obj.metadata.namespace
-        event.involved_object.name = obj.metadata.name
-        event.involved_object.uid = obj.metadata.uid
-        event.type = event_type
-        event.reason = reason
-        event.message = message
-        event.count = 1
-        event.first_timestamp = now
-        event.last_timestamp = now
-        created = rules.prepare_create(EVENT, event, now=now)
-        await self._commit(name, Write(EVENT, None, created, expires=True))
+        if remembered is _READ:
+            remembered = await self._store.get(EVENT, _namespace(obj), name)
+        write = _next(obj, remembered, name, event_type, reason, message, now_rfc3339())
+        await self._commit(name, write)
 
     async def _commit(self, name: str, write: Write) -> None:
         """Write, and remember the result. A guess proved wrong (the Event
@@ -143,6 +150,57 @@ class EventRecorder:
         except (ConflictError, AlreadyExistsError, NotFoundError) as exc:
             self._written[name] = _READ
             raise ConflictError(exc.message) from exc
-        self._written[name] = written
+        self._remember(name, written)
+
+    def _remember(self, name: str, event: Any) -> None:
+        self._written.pop(name, None)
+        self._written[name] = event
         if len(self._written) > WRITTEN_REMEMBERED:
             self._written.popitem(last=False)
+
+
+def _namespace(obj: Any) -> str:
+    return obj.metadata.namespace or "default"
+
+
+def _log(component: str, obj: Any, event_type: str, reason: str, message: str) -> None:
+    log.info(
+        "event=k8s_event component=%s object=%s/%s type=%s reason=%s message=%r",
+        component,
+        obj.kind,
+        obj.metadata.name,
+        event_type,
+        reason,
+        message,
+    )
+
+
+def _next(
+    obj: Any, old: Any | None, name: str, event_type: str, reason: str, message: str, now: str
+) -> Write:
+    """The write that records one more occurrence (pure): `old` counted on,
+    or a new Event."""
+    if old is not None:
+        new = core_pb2.Event()
+        new.CopyFrom(old)
+        _count_again(new, now)
+        return Write(EVENT, old, new, expires=True)
+    event = EVENT.new()
+    event.metadata.name = name
+    event.metadata.namespace = _namespace(obj)
+    event.involved_object.kind = obj.kind
+    event.involved_object.namespace = obj.metadata.namespace
+    event.involved_object.name = obj.metadata.name
+    event.involved_object.uid = obj.metadata.uid
+    event.type = event_type
+    event.reason = reason
+    event.message = message
+    event.count = 1
+    event.first_timestamp = now
+    event.last_timestamp = now
+    return Write(EVENT, None, rules.prepare_create(EVENT, event, now=now), expires=True)
+
+
+def _count_again(event: Any, now: str) -> None:
+    event.count += 1
+    event.last_timestamp = now
