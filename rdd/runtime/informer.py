@@ -44,6 +44,23 @@ def subject(old: Any | None, new: Any | None) -> Any:
     return new if new is not None else old
 
 
+def status_only(old: Any | None, new: Any | None) -> bool:
+    """An update that changed status and nothing else (pure). A controller
+    whose own status write caused it has nothing new to look at
+    (controller-runtime's GenerationChangedPredicate; metadata changes such
+    as finalizers and labels still count)."""
+    if old is None or new is None or old.spec != new.spec:
+        return False
+    return _without_version(old.metadata) == _without_version(new.metadata)
+
+
+def _without_version(meta: Any) -> Any:
+    copy = type(meta)()
+    copy.CopyFrom(meta)
+    copy.resource_version = ""
+    return copy
+
+
 def key_of(obj: Any) -> Key:
     return (obj.metadata.namespace, obj.metadata.name)
 

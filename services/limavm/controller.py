@@ -54,7 +54,7 @@ from rdd.meta.names import (
 from rdd.meta.owners import controller_ref
 from rdd.runtime.controller import DONE, Controller, Outcome, RequeueAfter
 from rdd.runtime.events import EventRecorder
-from rdd.runtime.informer import Informer, Key, subject
+from rdd.runtime.informer import Informer, Key, status_only, subject
 from rdd.runtime.reporting import Reporter
 from rdd.store.registry import Registry
 from rdd.templates.rendering import is_built_from, render_for_arch
@@ -110,6 +110,8 @@ class LimaVMController:
     # Watches -> keys ---------------------------------------------------------
 
     def _on_vm(self, old: Any | None, new: Any | None) -> None:
+        if status_only(old, new):
+            return  # status is ours: written from what the last pass saw
         obj = subject(old, new)
         self.controller.enqueue((obj.metadata.namespace, obj.metadata.name))
 

@@ -1,17 +1,19 @@
 """Informer against a real etcd: follows changes, and after a watch error
-(compaction) its cache equals a fresh List."""
+(compaction) its cache equals a fresh List; which updates change status only."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from rdd.errors import GoneError
-from rdd.kinds import CONFIGMAP
-from rdd.runtime.informer import Informer
+from rdd.kinds import CONFIGMAP, LIMAVM
+from rdd.runtime.informer import Informer, status_only
 from rdd.store.etcdclient import EtcdStore, StoreEvent
 from rdd.store.registry import Registry
-from tests.support.objects import configmap
+from tests.support.objects import configmap, limavm
 from tests.support.waiting import eventually
 
 
@@ -110,3 +112,54 @@ async def test_a_shared_informer_runs_until_its_last_user_stops(store: EtcdStore
         assert informer.get("default", "stopped") is not None
     finally:
         await informer.shutdown()
+
+
+def _vm() -> Any:
+    vm = limavm("vm")
+    vm.metadata.resource_version = "5"
+    vm.metadata.finalizers.append("rdd.dev/cleanup")
+    return vm
+
+
+def _status_changed(vm: Any) -> None:
+    vm.status.conditions.add(type="Created", status="True")
+
+
+def _spec_changed(vm: Any) -> None:
+    vm.spec.running = not vm.spec.running
+
+
+def _finalizer_dropped(vm: Any) -> None:
+    del vm.metadata.finalizers[:]
+
+
+def _deleting(vm: Any) -> None:
+    vm.metadata.deletion_timestamp = "2026-12-01T00:00:00Z"
+
+
+def _labelled(vm: Any) -> None:
+    vm.metadata.labels["team"] = "a"
+
+
+@pytest.mark.parametrize(
+    ("change", "only_status"),
+    [
+        (_status_changed, True),
+        (_spec_changed, False),
+        (_finalizer_dropped, False),
+        (_deleting, False),
+        (_labelled, False),
+    ],
+)
+def test_status_only_tells_a_status_write_from_every_other_change(change, only_status):
+    old = _vm()
+    new = LIMAVM.new()
+    new.CopyFrom(old)
+    new.metadata.resource_version = "6"
+    change(new)
+    assert status_only(old, new) is only_status
+
+
+def test_adds_and_deletes_are_never_status_only():
+    assert not status_only(None, _vm())
+    assert not status_only(_vm(), None)
