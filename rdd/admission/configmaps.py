@@ -25,9 +25,8 @@ from rdd.templates.validation import validate_template
 
 @functools.lru_cache(maxsize=64)
 def judged_template(text: str, vm_arch: str | None) -> tuple[str, ...]:
-    """`validate_template`, remembered by its arguments: a new LimaVM's
-    template is judged in its review and again as the copy it is created
-    with, and most LimaVMs share a few templates. Pure."""
+    """`validate_template`, remembered by its arguments: most LimaVMs share
+    a few templates. Pure."""
     return tuple(validate_template(text, vm_arch=vm_arch))
 
 

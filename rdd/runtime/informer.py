@@ -48,9 +48,12 @@ def status_only(old: Any | None, new: Any | None) -> bool:
     """An update that changed status and nothing else (pure). A controller
     whose own status write caused it has nothing new to look at
     (controller-runtime's GenerationChangedPredicate; metadata changes such
-    as finalizers and labels still count)."""
+    as finalizers and labels still count). The event of a write the cache
+    already holds (note_written) is never status-only: its change is unknown."""
     if old is None or new is None or old.spec != new.spec:
         return False
+    if old.metadata.resource_version == new.metadata.resource_version:
+        return False  # our own write, cached already (note_written): what it changed is unknown
     return _without_version(old.metadata) == _without_version(new.metadata)
 
 
@@ -142,9 +145,11 @@ class Informer:
                 revision = await self._relist()
                 self._synced.set()
                 backoff.reset()
-                async for event in self._store.watch(self.kind, self._namespace, revision):
+                async for event in self._store.watch(
+                    self.kind, self._namespace, revision, with_prev=True
+                ):
                     self._revision = max(self._revision, event.revision)
-                    self._apply(event.type, event.obj)
+                    self._apply(event.type, event.obj, event.prev)
             except GoneError as exc:
                 log.info("event=informer_relist kind=%s reason=%s", self.kind.kind, exc.message)
             except ApiError as exc:
@@ -180,7 +185,7 @@ class Informer:
                 self._notify(old, obj)
         return revision
 
-    def _apply(self, event_type: str, obj: Any) -> None:
+    def _apply(self, event_type: str, obj: Any, prev: Any | None = None) -> None:
         key = key_of(obj)
         old = self._object(key)
         if event_type == "DELETED":
@@ -191,6 +196,8 @@ class Informer:
         if old is not None and _version(old) > _version(obj):
             return  # a write of ours already cached (note_written); its own event follows
         self._store_obj(key, old, obj)
+        if old is not None and prev is not None and _version(old) == _version(obj):
+            old = prev  # ours, cached already: handlers see what it changed from
         self._notify(old, obj)
 
     def _store_obj(self, key: Key, old: Any | None, new: Any | None) -> None:

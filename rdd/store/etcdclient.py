@@ -233,10 +233,15 @@ class EtcdStore(Watching, Leadership):
         return self._lease[0]
 
     async def commit(
-        self, writes: Sequence[Write], *, fence: Fence | None = None
+        self,
+        writes: Sequence[Write],
+        *,
+        fence: Fence | None = None,
+        unchanged: Sequence[tuple[Kind, Any]] = (),
     ) -> Sequence[Any | None]:
         """Apply all writes in one etcd transaction, or none of them; with a
-        `fence`, only while that leader's term lasts.
+        `fence`, only while that leader's term lasts; only while the objects
+        `unchanged` are still at the version read (SourceChangedError).
 
         Returns the new objects with their resourceVersion (None for removals).
         Raises AlreadyExistsError / ConflictError (FencedError) when a compare fails.
@@ -247,12 +252,15 @@ class EtcdStore(Watching, Leadership):
             compares.append(fence.compare())
         for write in writes:
             await self._plan(write, compares, ops)
+        for kind, obj in unchanged:
+            key = self._layout.object_key(kind, obj.metadata.namespace, obj.metadata.name)
+            compares.append(_unchanged_since(key, int(obj.metadata.resource_version)))
         response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=ops))
         if not response.succeeded:
             fenced = await self.fenced_error(fence) if fence is not None else None
             if fenced is not None:
                 raise fenced
-            await self._explain_failure(writes)
+            await self._explain_failure(writes, unchanged)
         revision = str(response.header.revision)
         results: Objects = []
         for write in writes:
@@ -337,7 +345,9 @@ class EtcdStore(Watching, Leadership):
             if taken is not None:
                 raise NameTakenError.held(kind.named(name), taken)
 
-    async def _explain_failure(self, writes: Sequence[Write]) -> None:
+    async def _explain_failure(
+        self, writes: Sequence[Write], unchanged: Sequence[tuple[Kind, Any]]
+    ) -> None:
         for write in writes:
             obj = write.new if write.new is not None else write.old
             assert obj is not None, "a write needs an old or a new object"
@@ -351,7 +361,24 @@ class EtcdStore(Watching, Leadership):
                     raise NotFoundError(f"{kind.named(meta.name)} not found")
                 if current.metadata.resource_version != write.old.metadata.resource_version:
                     raise ConflictError(conflict_message(kind, meta.name))
+        for kind, obj in unchanged:
+            meta = obj.metadata
+            current = await self.get(kind, meta.namespace, meta.name)
+            if current is None or current.metadata.resource_version != meta.resource_version:
+                raise SourceChangedError(
+                    f"{kind.named(meta.name)} changed while it was being copied; please retry"
+                )
         raise ConflictError("the transaction's preconditions changed; please retry")
+
+
+class SourceChangedError(ConflictError):
+    """An object a write was built from changed before it committed."""
+
+
+def _unchanged_since(key: bytes, revision: int) -> rpc.Compare:
+    return rpc.Compare(
+        key=key, target=rpc.Compare.MOD, result=rpc.Compare.EQUAL, mod_revision=revision
+    )
 
 
 def conflict_message(kind: Kind, name: str) -> str:

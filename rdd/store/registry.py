@@ -4,16 +4,19 @@ admit, apply the storage rules once, commit).
 Servicers and controllers call these, never the etcd client beneath;
 admission is a hook (`Admit`) so the store layer never imports the admission
 client. Status, ownership-release and a controller's own finalizer removal
-are not admitted: no rule can deny them (the storage rules still apply). Unconditional writes retry on
-conflict; writes that carry a resourceVersion are a single compare-and-swap.
+are not admitted: no rule can deny them (the storage rules still apply);
+companions are admitted with their parent (`Companions`). Unconditional
+writes retry on conflict; writes that carry a resourceVersion are a single
+compare-and-swap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rdd.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from rdd.kinds import Kind
@@ -22,11 +25,21 @@ from rdd.meta.finalizers import remove_finalizer
 from rdd.meta.names import OWNED_FINALIZER_PREFIX, owned_finalizer
 from rdd.meta.owners import controller_ref, remove_owner_reference
 from rdd.store import rules
-from rdd.store.etcdclient import EtcdStore, Fence, FencedError, StoreEvent, Write, conflict_message
+from rdd.store.etcdclient import (
+    EtcdStore,
+    Fence,
+    FencedError,
+    SourceChangedError,
+    StoreEvent,
+    Write,
+    conflict_message,
+)
 from rdd.store.keys import ObjectRef
 from rdd.store.paging import Page
 
 _UNCONDITIONAL_RETRIES = 16
+#: Tries of a create whose companions' sources keep changing under it.
+_CREATE_ATTEMPTS = 3
 Objects = list[Any]
 
 
@@ -44,8 +57,27 @@ class Review:
 
 #: Mutate then validate; returns the object to write, raises ForbiddenError.
 Admit = Callable[[Review], Awaitable[Any]]
-#: Objects created in the same transaction as a new parent (e.g. a LimaVM's template).
-Companions = Callable[[Any], Awaitable[list[tuple[Kind, Any]]]]
+KindObjects = list[tuple[Kind, Any]]
+
+
+class Companions(Protocol):
+    """Objects created in the same transaction as a new parent (a LimaVM's
+    template), copied from others (the ConfigMap its templateRef names).
+
+    They are admitted with their parent: `read` runs before the parent's
+    review, which judges the same sources, and the create commits only
+    while those are unchanged (a compare in its transaction). So what is
+    copied is what was judged, and no second review repeats the checks."""
+
+    async def read(self, parent: Any) -> KindObjects:
+        """The sources, as stored now (InvalidError when one is missing)."""
+        ...
+
+    def build(self, parent: Any, sources: KindObjects) -> KindObjects:
+        """The companions of `parent` as it is created (uid set). Pure."""
+        ...
+
+
 #: A watch-fed cache (an informer) of the objects this registry writes, if any.
 Cache = Callable[[Kind, str, str], Any | None]
 
@@ -123,20 +155,32 @@ class Registry:
         companions: Companions | None = None,
     ) -> Any:
         """Create `obj` (and its companions, atomically): schema checks, then
-        admission, then the storage rules once, on what admission returned."""
-        now = now_rfc3339()
-        new = await self._admitted_create(kind, obj, now=now, dry_run=dry_run)
-        writes = [Write(kind, None, new)]
-        for child_kind, child in await companions(new) if companions else []:
-            child = await self._admitted_create(child_kind, child, now=now, dry_run=dry_run)
-            writes.append(Write(child_kind, None, child))
-        if dry_run:
-            for write in writes:
-                assert write.new is not None, "a create writes a new object"
-                meta = write.new.metadata
-                await self._store.check_absent(write.kind, meta.namespace, meta.name)
-            return new
-        return (await self._store.commit(writes, fence=self.fence))[0]
+        admission, then the storage rules once, on what admission returned.
+        Tried again (a few times) when a companion's source changed meanwhile."""
+
+        async def attempt() -> Any:
+            sources = await companions.read(obj) if companions else []
+            now = now_rfc3339()
+            new = await self._admitted_create(kind, obj, now=now, dry_run=dry_run)
+            writes = [Write(kind, None, new)]
+            for child_kind, child in companions.build(new, sources) if companions else []:
+                rules.validate_object(child_kind, child)
+                writes.append(
+                    Write(child_kind, None, rules.prepare_create(child_kind, child, now=now))
+                )
+            if dry_run:
+                for write in writes:
+                    assert write.new is not None, "a create writes a new object"
+                    meta = write.new.metadata
+                    await self._store.check_absent(write.kind, meta.namespace, meta.name)
+                return new
+            committed = await self._store.commit(writes, fence=self.fence, unchanged=sources)
+            return committed[0]
+
+        for _ in range(_CREATE_ATTEMPTS - 1):
+            with contextlib.suppress(SourceChangedError):
+                return await attempt()
+        return await attempt()
 
     async def _admitted_create(self, kind: Kind, obj: Any, *, now: str, dry_run: bool) -> Any:
         rules.validate_object(kind, obj)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rdd.services.limavm.controller import LimaVMContext, LimaVMController
 from rdd.services.limavm.servicer import LimaVMServicer
-from rdd.services.limavm.templating import companions_from
+from rdd.services.limavm.templating import TemplateCompanion
 
 from rdd.api.core.v1 import core_pb2, core_pb2_grpc
 from rdd.api.lima.v1alpha1 import limavm_pb2, limavm_pb2_grpc
@@ -84,7 +84,7 @@ async def main() -> None:
     )
     limavms = LimaVMServicer(
         registry,
-        companions=companions_from(store),
+        companions=TemplateCompanion(store),
         driver=driver_name,
         lima_home=settings.lima_home,
         host_arch=arch,

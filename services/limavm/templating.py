@@ -1,6 +1,7 @@
 """A LimaVM's template ConfigMap (`<name>-template`): built from the
 templateRef'd ConfigMap and created in the same transaction as the LimaVM,
-so it never exists without its ownerReference."""
+so it never exists without its ownerReference, and only while the source is
+still the version the LimaVM's review judged (rdd.store.registry.Companions)."""
 
 from __future__ import annotations
 
@@ -31,16 +32,23 @@ def build_template_configmap(vm: Any, source: Any) -> Any:
     return cm
 
 
-def companions_from(store: EtcdStore):  # type: ignore[no-untyped-def]
-    """The registry hook that adds the template ConfigMap to a LimaVM create."""
+class TemplateCompanion:
+    """The registry's Companions for a LimaVM: its template ConfigMap,
+    copied from the one its templateRef names (read fresh from etcd)."""
 
-    async def companions(vm: Any) -> list[tuple[Kind, Any]]:
-        namespace = template_namespace(vm)
-        source = await store.get(CONFIGMAP, namespace, vm.spec.template_ref.name)
-        if source is None:
+    def __init__(self, store: EtcdStore) -> None:
+        self._store = store
+
+    async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+        """The named ConfigMap, or nothing: admission then says it is missing."""
+        namespace = template_namespace(parent)
+        source = await self._store.get(CONFIGMAP, namespace, parent.spec.template_ref.name)
+        return [(CONFIGMAP, source)] if source is not None else []
+
+    def build(self, parent: Any, sources: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
+        if not sources:
+            ref = parent.spec.template_ref
             raise InvalidError(
-                f'spec.templateRef: ConfigMap "{namespace}/{vm.spec.template_ref.name}" not found'
+                f'spec.templateRef: ConfigMap "{template_namespace(parent)}/{ref.name}" not found'
             )
-        return [(CONFIGMAP, build_template_configmap(vm, source))]
-
-    return companions
+        return [(CONFIGMAP, build_template_configmap(parent, source)) for _, source in sources]

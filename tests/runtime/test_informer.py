@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,14 +30,30 @@ class CompactingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    async def watch(self, kind, namespace, since) -> AsyncIterator[StoreEvent]:
+    async def watch(self, kind, namespace, since, **options) -> AsyncIterator[StoreEvent]:
         self.watches += 1
         if self.watches == 1:
             await self._registry.create(CONFIGMAP, configmap("missed", x="1"))
             await self._registry.delete(CONFIGMAP, "default", "doomed")
             await self._store.compact(await self._store.revision())
             raise GoneError(f"too old resource version: {since}")
-        async for event in self._store.watch(kind, namespace, since):
+        async for event in self._store.watch(kind, namespace, since, **options):
+            yield event
+
+
+class GatedStore:
+    """The real store, whose watch events wait until the test lets them through."""
+
+    def __init__(self, store: EtcdStore) -> None:
+        self._store = store
+        self.gate = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def watch(self, kind, namespace, since, **options) -> AsyncIterator[StoreEvent]:
+        async for event in self._store.watch(kind, namespace, since, **options):
+            await self.gate.wait()
             yield event
 
 
@@ -58,6 +75,30 @@ async def test_informer_follows_changes(store: EtcdStore):
             (False, False),
             (False, True),
         ]
+    finally:
+        await informer.shutdown()
+
+
+async def test_handlers_see_what_a_write_already_cached_changed_from(store: EtcdStore):
+    """A write of ours is cached when it returns (note_written); when its
+    watch event follows, handlers get etcd's previous value as old, not
+    the cached copy of the write itself."""
+    registry = Registry(store)
+    await registry.create(CONFIGMAP, configmap("a", x="1"))
+    gated = GatedStore(store)
+    informer = Informer(gated, CONFIGMAP)  # type: ignore[arg-type]
+    seen: list[tuple[Any, Any]] = []
+    gated.gate.set()
+    await informer.start()
+    try:
+        gated.gate.clear()
+        informer.add_handler(lambda old, new: seen.append((old, new)))
+        informer.note_written(await registry.update(CONFIGMAP, configmap("a", x="2")))
+        assert informer.get("default", "a").data["x"] == "2" and not seen
+        gated.gate.set()
+        await eventually(lambda: seen)
+        ((old, new),) = seen
+        assert (old.data["x"], new.data["x"]) == ("1", "2")
     finally:
         await informer.shutdown()
 
@@ -163,3 +204,9 @@ def test_status_only_tells_a_status_write_from_every_other_change(change, only_s
 def test_adds_and_deletes_are_never_status_only():
     assert not status_only(None, _vm())
     assert not status_only(_vm(), None)
+
+
+def test_the_event_of_a_write_already_cached_is_never_status_only():
+    """note_written cached our write: its watch event's old is the same
+    version, and what the write changed (metadata, say) cannot be told."""
+    assert not status_only(_vm(), _vm())

@@ -15,7 +15,7 @@ from rdd.errors import (
     InvalidError,
     NotFoundError,
 )
-from rdd.kinds import APP, CONFIGMAP, LIMAVM
+from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.finalizers import add_finalizer, remove_finalizer
 from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import set_controller_reference
@@ -237,14 +237,51 @@ async def test_limavm_names_are_unique_across_namespaces_even_when_racing(regist
 async def test_companions_are_created_in_the_same_transaction(registry: Registry, store: EtcdStore):
     await registry.create(CONFIGMAP, configmap("vm2-template", x="old"))
 
-    async def template_for(vm):
-        cm = configmap("vm2-template", x="new")
-        set_controller_reference(cm, vm)
-        return [(CONFIGMAP, cm)]
+    class TemplateFor:
+        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+            return []
+
+        def build(self, parent: Any, sources: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
+            cm = configmap("vm2-template", x="new")
+            set_controller_reference(cm, parent)
+            return [(CONFIGMAP, cm)]
 
     with pytest.raises(AlreadyExistsError, match="vm2-template"):
-        await registry.create(LIMAVM, limavm("vm2"), companions=template_for)
+        await registry.create(LIMAVM, limavm("vm2"), companions=TemplateFor())
     assert await store.get(LIMAVM, "default", "vm2") is None
+
+
+async def test_a_companion_copies_its_source_as_it_was_when_the_create_committed(
+    registry: Registry, store: EtcdStore
+):
+    """The source changes after it was read (and judged): that create does
+    not commit, and the next try copies the new version."""
+    await registry.create(CONFIGMAP, configmap("src", x="judged"))
+    reads: list[str] = []
+
+    class CopyOfSource:
+        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+            source = await store.get(CONFIGMAP, "default", "src")
+            reads.append(source.data["x"])
+            return [(CONFIGMAP, source)]
+
+        def build(self, parent: Any, sources: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
+            ((_, source),) = sources
+            cm = configmap("vm3-template", **source.data)
+            set_controller_reference(cm, parent)
+            return [(CONFIGMAP, cm)]
+
+    class ChangedOnce(CopyOfSource):
+        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+            sources = await super().read(parent)
+            if len(reads) == 1:
+                await registry.update(CONFIGMAP, configmap("src", x="changed"))
+            return sources
+
+    await registry.create(LIMAVM, limavm("vm3"), companions=ChangedOnce())
+    assert reads == ["judged", "changed"]
+    copy = await store.get(CONFIGMAP, "default", "vm3-template")
+    assert copy.data["x"] == "changed"
 
 
 async def test_dry_run_writes_nothing(registry: Registry, store: EtcdStore):
