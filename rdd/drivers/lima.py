@@ -132,6 +132,8 @@ class LimaDriver(InstanceFolders):
         self._limactl = Limactl(lima_home, limactl, env)
         self._preparations = Preparations(notify)
         self._starts: dict[str, _Start] = {}
+        #: Start followers until they end, also after leaving _starts (shutdown waits).
+        self._followers: set[asyncio.Task[None]] = set()
         self._start_errors: dict[str, str] = {}
         self._watches = HostAgentWatches(self._dir, notify, self._exited_unasked)
 
@@ -279,6 +281,8 @@ class LimaDriver(InstanceFolders):
         start = _Start(proc=proc)
         self._starts[name] = start
         start.task = asyncio.create_task(self._follow_start(name, start), name=f"lima-start-{name}")
+        self._followers.add(start.task)
+        start.task.add_done_callback(self._followers.discard)
         log.info("event=vm_started name=%s limactl_pid=%s", name, proc.pid)
 
     async def _follow_start(self, name: str, start: _Start) -> None:
@@ -386,7 +390,7 @@ class LimaDriver(InstanceFolders):
         """Stop watching; real VMs (and a `limactl start` in flight) keep running."""
         await self._preparations.cancel_all()
         tasks = self._watches.tasks()
-        tasks += [s.task for s in self._starts.values() if s.task is not None]
+        tasks += list(self._followers)
         for start in self._starts.values():
             start.cancelled = True
         for task in tasks:
