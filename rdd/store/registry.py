@@ -57,6 +57,7 @@ class Review:
 
 #: Mutate then validate; returns the object to write, raises ForbiddenError.
 Admit = Callable[[Review], Awaitable[Any]]
+#: (kind, object) pairs: what companions are built from, and what they are.
 KindObjects = list[tuple[Kind, Any]]
 
 
@@ -70,7 +71,8 @@ class Companions(Protocol):
     copied is what was judged, and no second review repeats the checks."""
 
     async def read(self, parent: Any) -> KindObjects:
-        """The sources, as stored now (InvalidError when one is missing)."""
+        """The sources, as stored now; one that is missing is left out (the
+        parent's review names it, and `build` refuses to go without it)."""
         ...
 
     def build(self, parent: Any, sources: KindObjects) -> KindObjects:

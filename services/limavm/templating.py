@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from rdd.errors import InvalidError
-from rdd.kinds import CONFIGMAP, LIMAVM, Kind
+from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import TEMPLATE_LABEL, owned_finalizer, template_configmap_name
 from rdd.meta.owners import set_controller_reference
 from rdd.store.etcdclient import EtcdStore
+from rdd.store.registry import KindObjects
 
 
 def template_namespace(vm: Any) -> str:
@@ -39,13 +40,13 @@ class TemplateCompanion:
     def __init__(self, store: EtcdStore) -> None:
         self._store = store
 
-    async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+    async def read(self, parent: Any) -> KindObjects:
         """The named ConfigMap, or nothing: admission then says it is missing."""
         namespace = template_namespace(parent)
         source = await self._store.get(CONFIGMAP, namespace, parent.spec.template_ref.name)
         return [(CONFIGMAP, source)] if source is not None else []
 
-    def build(self, parent: Any, sources: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
+    def build(self, parent: Any, sources: KindObjects) -> KindObjects:
         if not sources:
             ref = parent.spec.template_ref
             raise InvalidError(

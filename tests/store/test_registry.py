@@ -177,45 +177,28 @@ async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store
     set_controller_reference(child, owner)
     add_finalizer(child, owned_finalizer(APP.kind))
     await registry.create(CONFIGMAP, child)
-    with pytest.raises(ForbiddenError, match="not by uid someone-else"):
-        await registry.release_ownership(
+
+    async def delete_child(owner_uid: str) -> Any:
+        return await registry.release_ownership(
             CONFIGMAP,
             "default",
             "child",
-            owner_uid="someone-else",
+            owner_uid=owner_uid,
             released_by={APP.kind},
             and_delete=True,
         )
+
+    with pytest.raises(ForbiddenError, match="not by uid someone-else"):
+        await delete_child("someone-else")
     before = await store.revision()
-    await registry.release_ownership(
-        CONFIGMAP,
-        "default",
-        "child",
-        owner_uid=owner.metadata.uid,
-        released_by={APP.kind},
-        and_delete=True,
-    )
+    await delete_child(owner.metadata.uid)
     assert await store.revision() == before + 1, "one transaction"
     assert await store.get(CONFIGMAP, "default", "child") is None
     assert await registry.owned_by(owner.metadata.uid) == []
     with pytest.raises(NotFoundError):
-        await registry.release_ownership(
-            CONFIGMAP,
-            "default",
-            "child",
-            owner_uid=owner.metadata.uid,
-            released_by={APP.kind},
-            and_delete=True,
-        )
+        await delete_child(owner.metadata.uid)
     await registry.create(CONFIGMAP, configmap("child"))  # a new one, nobody's
-    kept = await registry.release_ownership(
-        CONFIGMAP,
-        "default",
-        "child",
-        owner_uid=owner.metadata.uid,
-        released_by={APP.kind},
-        and_delete=True,
-    )
+    kept = await delete_child(owner.metadata.uid)
     assert not kept.metadata.deletion_timestamp
     assert await store.get(CONFIGMAP, "default", "child") is not None
 
