@@ -6,8 +6,9 @@ once (the LimaVM, its template ConfigMap, the driver's view of the
 instance), takes the one action that observation calls for (decisions.py),
 and writes status once, from that observation and the action's outcome
 (reporting.py); after an action it looks again. The driver prepares in the
-background (status says Preparing, a delete cancels it) and notifies when
-an instance changes on its own (crash, boot, preparation done). A template
+background (status says Pending once it has taken PENDING_REPORT_DELAY, so a
+quick one is reported once, as Created; a delete cancels it) and notifies
+when an instance changes on its own (crash, boot, preparation done). A template
 change restarts the VM with its new lima.yaml; only a new arch or new images
 rebuild the instance. Restarts after failures back off exponentially
 (decisions.account_restart)."""
@@ -63,6 +64,10 @@ log = logging.getLogger(__name__)
 
 #: A failed stop is tried again after this long.
 STOP_RETRY_SECONDS = 2.0
+#: A preparation is reported Pending only once it has taken this long: one
+#: that ends sooner (the sim's, a Lima instance already downloaded) is
+#: reported once, as what it ended in, by the pass its notify brings.
+PENDING_REPORT_DELAY = 0.25
 #: The LimaVM informer's index by name: a driver notifies by instance name.
 NAME_INDEX = "name"
 
@@ -204,6 +209,8 @@ class LimaVMController:
         outcome = await self._perform(vm, action, lima_yaml, arch)
         if action is VMAction.CLEAR_RESTART_REQUEST:
             return outcome  # a metadata write: its watch event brings the next pass
+        if action in (VMAction.PREPARE, VMAction.REBUILD):
+            return RequeueAfter(PENDING_REPORT_DELAY)
         # The one status write: this observation, with what the action just
         # taught (a failure of ours, or none any more).
         memo = self._instances.setdefault(name, _Instance())

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from rdd.errors import ForbiddenError, NotFoundError
 from rdd.meta.names import CLEANUP_FINALIZER, TEMPLATE_LABEL
+from tests.support.fixtures import Session
 from tests.support.stack import (
     Api,
     Stack,
@@ -222,3 +225,40 @@ async def test_a_limavm_the_app_cannot_create_is_reported_on_the_app(api: Api):
         await api.apps.delete("app")
         await api.limavms.delete("rd", "other")
         await api.configmaps.delete("mine", "other")
+
+
+def _reasons(events: list[Any], kind: str) -> list[str]:
+    return [e.reason for e in events if e.involved_object.kind == kind]
+
+
+async def test_a_quick_preparation_is_reported_once_as_created(api: Api):
+    """The sim prepares at once here: the LimaVM's first status write says
+    Created, with no Pending write (and Event) before it."""
+    await api.apps.create(new_app(namespace="quick"))
+    await settled(api)
+    events = await events_until(
+        api, lambda events: "Created" in _reasons(events, "LimaVM"), namespace="quick"
+    )
+    assert "Pending" not in _reasons(events, "LimaVM")
+
+
+async def test_a_slow_preparation_is_reported_pending_until_it_ends(
+    make_session: Callable[..., Session],
+):
+    api = make_session(RDD_SIM_PREPARE_SECONDS="1").api
+    await api.apps.create(new_app())
+    await eventually(
+        lambda: _has_vm_condition(api, "Created", "Unknown", "Pending"),
+        message="a preparation of 1 s was never reported Pending",
+    )
+    await settled(api)
+    events = await events_until(api, lambda events: "Created" in _reasons(events, "LimaVM"))
+    reasons = _reasons(events, "LimaVM")
+    assert reasons.index("Pending") < reasons.index("Created")
+
+
+async def _has_vm_condition(api: Api, type_: str, status: str, reason: str) -> bool:
+    try:
+        return has_condition(await api.limavms.get("rd", "default"), type_, status, reason)
+    except NotFoundError:
+        return False
