@@ -228,7 +228,9 @@ async def test_a_limavm_the_app_cannot_create_is_reported_on_the_app(api: Api):
 
 
 def _reasons(events: list[Any], kind: str) -> list[str]:
-    return [e.reason for e in events if e.involved_object.kind == kind]
+    """The reasons of `kind`'s Events, oldest first (a List is in name order)."""
+    ordered = sorted(events, key=lambda e: e.first_timestamp)
+    return [e.reason for e in ordered if e.involved_object.kind == kind]
 
 
 async def test_a_quick_preparation_is_reported_once_as_created(api: Api):
