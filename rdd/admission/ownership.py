@@ -12,7 +12,7 @@ from typing import Any
 
 from rdd.meta.names import OWNED_FINALIZER_PREFIX
 from rdd.meta.owners import controller_ref
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 
 def owned_delete_problems(old: Any) -> list[str]:

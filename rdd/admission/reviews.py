@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rdd.admission.lookup import Lookup
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 
 class KindRules:

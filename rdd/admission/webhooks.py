@@ -29,7 +29,7 @@ from rdd.admission.ownership import owned_delete_problems, ownership_change_prob
 from rdd.admission.reviews import KindRules, written
 from rdd.errors import ForbiddenError
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 PHASES = ("mutate", "validate")
 #: Core-group kinds (ConfigMap, Event) are reviewed by the LimaVM side's rules.

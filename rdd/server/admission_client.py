@@ -15,7 +15,7 @@ import grpc
 from rdd.api.admission.v1 import admission_pb2, admission_pb2_grpc
 from rdd.errors import ForbiddenError, UnavailableError
 from rdd.rpc_status import error_from_rpc
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 ADMISSION_DEADLINE_SECONDS = 10.0
 

@@ -22,7 +22,8 @@ from rdd.meta.selectors import SelectorError
 from rdd.rpc_status import abort
 from rdd.server.auth import USER, Authenticator, caller_of
 from rdd.store.etcdclient import Fence
-from rdd.store.registry import Companions, Registry
+from rdd.store.registry import Registry
+from rdd.store.review import Companions
 from rdd.transport.channels import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,13 @@ import contextlib
 import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from rdd.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
+from rdd.errors import ApiError, ConflictError, NotFoundError
 from rdd.kinds import Kind
 from rdd.meta.conditions import now_rfc3339
 from rdd.meta.finalizers import remove_finalizer
-from rdd.meta.names import OWNED_FINALIZER_PREFIX, owned_finalizer
-from rdd.meta.owners import controller_ref, remove_owner_reference
+from rdd.meta.names import OWNED_FINALIZER_PREFIX
 from rdd.store import rules
 from rdd.store.etcdclient import (
     EtcdStore,
@@ -35,49 +34,14 @@ from rdd.store.etcdclient import (
     conflict_message,
 )
 from rdd.store.keys import ObjectRef
+from rdd.store.ownership import deleted, released
 from rdd.store.paging import Page
+from rdd.store.review import Admit, Companions, Review
 
 _UNCONDITIONAL_RETRIES = 16
 #: Tries of a create whose companions' sources keep changing under it.
 _CREATE_ATTEMPTS = 3
 Objects = list[Any]
-
-
-@dataclass(frozen=True)
-class Review:
-    """One write as admission sees it."""
-
-    operation: str  # CREATE, UPDATE or DELETE
-    kind: Kind
-    obj: Any | None
-    old: Any | None
-    dry_run: bool
-    subresource: str = ""
-
-
-#: Mutate then validate; returns the object to write, raises ForbiddenError.
-Admit = Callable[[Review], Awaitable[Any]]
-#: (kind, object) pairs: what companions are built from, and what they are.
-KindObjects = list[tuple[Kind, Any]]
-
-
-class Companions(Protocol):
-    """Objects created in the same transaction as a new parent (a LimaVM's
-    template), copied from others (the ConfigMap its templateRef names).
-
-    They are admitted with their parent: `read` runs before the parent's
-    review, which judges the same sources, and the create commits only
-    while those are unchanged (a compare in its transaction). So what is
-    copied is what was judged, and no second review repeats the checks."""
-
-    async def read(self, parent: Any) -> KindObjects:
-        """The sources, as stored now; one that is missing is left out (the
-        parent's review names it, and `build` refuses to go without it)."""
-        ...
-
-    def build(self, parent: Any, sources: KindObjects) -> KindObjects:
-        """The companions of `parent` as it is created (uid set). Pure."""
-        ...
 
 
 #: A watch-fed cache (an informer) of the objects this registry writes, if any.
@@ -158,10 +122,11 @@ class Registry:
     ) -> Any:
         """Create `obj` (and its companions, atomically): schema checks, then
         admission, then the storage rules once, on what admission returned.
-        Tried again (a few times) when a companion's source changed meanwhile."""
+        Tried again (a few times) when a companion's source changed meanwhile,
+        the first try from the sources as cached, the others as stored."""
 
-        async def attempt() -> Any:
-            sources = await companions.read(obj) if companions else []
+        async def attempt(fresh: bool) -> Any:
+            sources = await companions.read(obj, fresh=fresh) if companions else []
             now = now_rfc3339()
             new = await self._admitted_create(kind, obj, now=now, dry_run=dry_run)
             writes = [Write(kind, None, new)]
@@ -179,10 +144,10 @@ class Registry:
             committed = await self._store.commit(writes, fence=self.fence, unchanged=sources)
             return committed[0]
 
-        for _ in range(_CREATE_ATTEMPTS - 1):
+        for tried in range(_CREATE_ATTEMPTS - 1):
             with contextlib.suppress(SourceChangedError):
-                return await attempt()
-        return await attempt()
+                return await attempt(fresh=tried > 0)
+        return await attempt(fresh=True)
 
     async def _admitted_create(self, kind: Kind, obj: Any, *, now: str, dry_run: bool) -> Any:
         rules.validate_object(kind, obj)
@@ -231,13 +196,13 @@ class Registry:
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
-            released = _released(kind, old, owner_uid, released_by)
-            if released is None:
+            freed = released(kind, old, owner_uid, released_by)
+            if freed is None:
                 return old
             if not and_delete:
-                return released
-            await self._admit(Review("DELETE", kind, None, released, dry_run))
-            return _deleted(kind, released)
+                return freed
+            await self._admit(Review("DELETE", kind, None, freed, dry_run))
+            return deleted(kind, freed)
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
@@ -260,6 +225,59 @@ class Registry:
 
         return await self._read_modify_write(kind, meta, change, dry_run=False)
 
+    async def finish_deletion(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        *,
+        released_by: Collection[str],
+    ) -> Any:
+        """A finalizing owner's last write: everything it controls released
+        and deleted (each admitted as the DELETE it is), and its own
+        `finalizer` dropped, in one transaction where a release_ownership per
+        child and a remove_finalizer would each commit. The first try takes
+        the cache's objects as guesses; a lost compare reads etcd again."""
+        if finalizer.startswith(OWNED_FINALIZER_PREFIX):
+            raise ValueError(f"{finalizer!r} is dropped by release_ownership")
+        for attempt in range(_UNCONDITIONAL_RETRIES):
+            owner = await self._current(kind, namespace, name, guess=attempt == 0)
+            if owner is None:
+                raise NotFoundError(f"{kind.named(name)} not found")
+            writes = []
+            for ref in await self._store.owned_by(owner.metadata.uid):
+                child = await self._current(ref.kind, ref.namespace, ref.name, guess=attempt == 0)
+                freed = (
+                    None
+                    if child is None
+                    else released(ref.kind, child, owner.metadata.uid, released_by)
+                )
+                if freed is not None:
+                    await self._admit(Review("DELETE", ref.kind, None, freed, False))
+                    writes.append(_write(ref.kind, child, deleted(ref.kind, freed)))
+            updated = kind.message()
+            updated.CopyFrom(owner)
+            if finalizer in owner.metadata.finalizers:
+                remove_finalizer(updated, finalizer)
+                writes.append(_write(kind, owner, updated))
+            if not writes:
+                return owner
+            try:
+                committed = await self._store.commit(writes, fence=self.fence)
+            except FencedError:
+                raise  # no retry brings the term back
+            except ConflictError:
+                continue
+            return committed[-1] or updated
+        raise ConflictError(conflict_message(kind, name))
+
+    async def _current(self, kind: Kind, namespace: str, name: str, *, guess: bool) -> Any | None:
+        """The object as the cache has it (a guess the commit proves) or, when
+        not guessing or the cache has none, as etcd has it; None when absent."""
+        cached = self._cache(kind, namespace, name) if guess and self._cache else None
+        return cached if cached is not None else await self._store.get(kind, namespace, name)
+
     async def delete(
         self,
         kind: Kind,
@@ -280,7 +298,7 @@ class Registry:
                     f"{old.metadata.uid}"
                 )
             await self._admit(Review("DELETE", kind, None, old, dry_run))
-            return _deleted(kind, old)
+            return deleted(kind, old)
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
@@ -342,38 +360,9 @@ class Registry:
         return cached
 
 
-def _released(kind: Kind, old: Any, owner_uid: str, released_by: Collection[str]) -> Any | None:
-    """`old` without the owned-by finalizer and controller reference of
-    `owner_uid` (None when it has no controller); refused for anyone else."""
-    ref = controller_ref(old)
-    if ref is None:
-        return None
-    name = old.metadata.name
-    if ref.kind not in released_by:
-        raise ForbiddenError(
-            f'cannot release "{name}": it is owned by {ref.kind} "{ref.name}", and '
-            f"only the {ref.kind} controller's service may release it"
-        )
-    if ref.uid != owner_uid:
-        raise ForbiddenError(
-            f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '
-            f"(uid {ref.uid}), not by uid {owner_uid}"
-        )
-    released = kind.message()
-    released.CopyFrom(old)
-    remove_finalizer(released, owned_finalizer(ref.kind))
-    remove_owner_reference(released, owner_uid)
-    return released
-
-
-def _deleted(kind: Kind, old: Any) -> Any:
-    """`old` deleted: gone when no finalizer holds it, else marked deleting."""
-    if not old.metadata.finalizers:
-        gone = kind.message()
-        gone.CopyFrom(old)
-        gone.metadata.deletion_timestamp = gone.metadata.deletion_timestamp or now_rfc3339()
-        return gone
-    return rules.mark_deleting(kind, old, now=now_rfc3339())
+def _write(kind: Kind, old: Any, new: Any) -> Write:
+    """Replacing `old` with `new`: a delete when no finalizer holds `new`."""
+    return Write(kind, old, None if rules.is_gone(new) else new)
 
 
 @dataclass

@@ -84,7 +84,7 @@ async def main() -> None:
     )
     limavms = LimaVMServicer(
         registry,
-        companions=TemplateCompanion(store),
+        companions=TemplateCompanion(store, configmap_informer.get),
         driver=driver_name,
         lima_home=settings.lima_home,
         host_arch=arch,

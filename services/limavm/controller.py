@@ -346,8 +346,8 @@ class LimaVMController:
     # Deletion -------------------------------------------------------------------
 
     async def _finalize(self, vm: Any) -> Outcome:
-        """Stop the VM, remove the instance, release and delete owned
-        ConfigMaps, then drop the cleanup finalizer."""
+        """Stop the VM, remove the instance, then release and delete owned
+        ConfigMaps and drop the cleanup finalizer, in one write."""
         if not has_finalizer(vm, CLEANUP_FINALIZER):
             return DONE
         name = vm.metadata.name
@@ -366,19 +366,10 @@ class LimaVMController:
                 )
             await self.ctx.driver.delete(name)  # cancels a preparation in flight
         self._instances.pop(name, None)
-        registry = self.ctx.registry
-        for ref in await registry.owned_by(vm.metadata.uid):
-            with contextlib.suppress(NotFoundError):
-                await registry.release_ownership(
-                    ref.kind,
-                    ref.namespace,
-                    ref.name,
-                    owner_uid=vm.metadata.uid,
-                    released_by={LIMAVM.kind},
-                    and_delete=True,
-                )
         try:
-            await registry.remove_finalizer(LIMAVM, vm.metadata.namespace, name, CLEANUP_FINALIZER)
+            await self.ctx.registry.finish_deletion(
+                LIMAVM, vm.metadata.namespace, name, CLEANUP_FINALIZER, released_by={LIMAVM.kind}
+            )
         except NotFoundError:
             return DONE  # finalized in a pass before, from a cache behind etcd
         await self.ctx.recorder.record(vm, "Normal", "Deleted", "Lima instance removed")

@@ -23,7 +23,8 @@ from rdd.retry import Backoff
 from rdd.rpc_status import code_for
 from rdd.server.auth import Authenticator
 from rdd.server.resources import ResourceServicer
-from rdd.store.registry import Companions, Registry
+from rdd.store.registry import Registry
+from rdd.store.review import Companions
 
 log = logging.getLogger("rdd.services.limavm.logs")
 #: After the watch failed (compaction, etcd unreachable): first wait before

@@ -5,6 +5,7 @@ still the version the LimaVM's review judged (rdd.store.registry.Companions)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rdd.errors import InvalidError
@@ -13,7 +14,7 @@ from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import TEMPLATE_LABEL, owned_finalizer, template_configmap_name
 from rdd.meta.owners import set_controller_reference
 from rdd.store.etcdclient import EtcdStore
-from rdd.store.registry import KindObjects
+from rdd.store.review import KindObjects
 
 
 def template_namespace(vm: Any) -> str:
@@ -35,15 +36,19 @@ def build_template_configmap(vm: Any, source: Any) -> Any:
 
 class TemplateCompanion:
     """The registry's Companions for a LimaVM: its template ConfigMap,
-    copied from the one its templateRef names (read fresh from etcd)."""
+    copied from the one its templateRef names (the ConfigMap informer's
+    copy first, etcd's when that is missing or proved stale)."""
 
-    def __init__(self, store: EtcdStore) -> None:
+    def __init__(self, store: EtcdStore, cached: Callable[[str, str], Any | None]) -> None:
         self._store = store
+        self._cached = cached
 
-    async def read(self, parent: Any) -> KindObjects:
+    async def read(self, parent: Any, *, fresh: bool) -> KindObjects:
         """The named ConfigMap, or nothing: admission then says it is missing."""
-        namespace = template_namespace(parent)
-        source = await self._store.get(CONFIGMAP, namespace, parent.spec.template_ref.name)
+        namespace, name = template_namespace(parent), parent.spec.template_ref.name
+        source = None if fresh else self._cached(namespace, name)
+        if source is None:
+            source = await self._store.get(CONFIGMAP, namespace, name)
         return [(CONFIGMAP, source)] if source is not None else []
 
     def build(self, parent: Any, sources: KindObjects) -> KindObjects:

@@ -18,7 +18,7 @@ from rdd.kinds import ALL_KINDS, Kind
 from rdd.meta.serialization import from_json, to_json
 from rdd.rpc_status import code_for
 from rdd.store.etcdclient import EtcdStore
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 log = logging.getLogger(__name__)
 

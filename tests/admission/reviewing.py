@@ -15,7 +15,7 @@ from rdd.api.lima.v1alpha1 import limavm_pb2
 from rdd.api.meta.v1 import meta_pb2
 from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.names import TEMPLATE_LABEL
-from rdd.store.registry import Review
+from rdd.store.review import Review
 
 TWO_ARCH_TEMPLATE = """\
 images:

@@ -10,7 +10,7 @@ import pytest
 from rdd.admission import mutate
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.names import TEMPLATE_LABEL, owned_finalizer
-from rdd.store.registry import Review
+from rdd.store.review import Review
 from tests.admission.reviewing import (
     TWO_ARCH_TEMPLATE,
     X86_ONLY_TEMPLATE,

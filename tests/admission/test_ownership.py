@@ -13,7 +13,7 @@ from rdd.admission.ownership import ownership_change_problems
 from rdd.api.meta.v1 import meta_pb2
 from rdd.kinds import EVENT, LIMAVM
 from rdd.meta.names import owned_finalizer
-from rdd.store.registry import Review
+from rdd.store.review import Review
 from tests.admission.reviewing import DictLookup, make_vm
 
 OWNED = owned_finalizer("App")

@@ -12,7 +12,7 @@ from rdd.api.meta.v1 import meta_pb2
 from rdd.errors import ForbiddenError
 from rdd.kinds import APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.meta.names import CLEANUP_FINALIZER, owned_finalizer
-from rdd.store.registry import Review
+from rdd.store.review import Review
 from tests.admission.reviewing import (
     TWO_ARCH_TEMPLATE,
     X86_ONLY_TEMPLATE,

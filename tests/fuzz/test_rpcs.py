@@ -26,7 +26,7 @@ from rdd import admission
 from rdd.errors import ForbiddenError, InvalidError
 from rdd.kinds import ALL_KINDS, APP, CONFIGMAP, EVENT, LIMAVM, Kind
 from rdd.store import rules
-from rdd.store.registry import Review
+from rdd.store.review import Review
 from tests.fuzz.strategies import (
     RPCS,
     SERVED_BY,

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from rdd.services.limavm.templating import TemplateCompanion
 
 from rdd.errors import (
     AlreadyExistsError,
@@ -19,8 +20,9 @@ from rdd.kinds import APP, CONFIGMAP, LIMAVM, Kind
 from rdd.meta.finalizers import add_finalizer, remove_finalizer
 from rdd.meta.names import owned_finalizer
 from rdd.meta.owners import set_controller_reference
-from rdd.store.etcdclient import EtcdStore
-from rdd.store.registry import Registry, Review
+from rdd.store.etcdclient import EtcdStore, FencedError
+from rdd.store.registry import Registry
+from rdd.store.review import Review
 from tests.support.objects import configmap, limavm
 
 
@@ -203,6 +205,77 @@ async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store
     assert await store.get(CONFIGMAP, "default", "child") is not None
 
 
+async def test_an_owner_finishes_its_deletion_with_its_children_in_one_write(store: EtcdStore):
+    """finish_deletion releases and deletes every child the owner controls
+    (each DELETE reviewed), and drops the owner's finalizer, in one
+    transaction; a stale cached guess of a child is caught and read again."""
+    reviews: list[tuple[str, str]] = []
+
+    async def admit(review: Review) -> Any:
+        reviews.append((review.operation, review.old.metadata.name if review.old else ""))
+        return review.obj
+
+    plain = Registry(store)
+    vm = limavm("owner")
+    add_finalizer(vm, "a/cleanup")
+    owner = await plain.create(LIMAVM, vm)
+    for name in ("one", "two"):
+        child = configmap(name)
+        set_controller_reference(child, owner)
+        add_finalizer(child, owned_finalizer(LIMAVM.kind))
+        await plain.create(CONFIGMAP, child)
+    stale = await plain.get(CONFIGMAP, "default", "one")
+    changed = CONFIGMAP.new()
+    changed.CopyFrom(stale)
+    changed.data["x"] = "changed"
+    fresh = await plain.update(CONFIGMAP, changed)
+    owner = await plain.delete(LIMAVM, "default", "owner")
+    cache = {("default", "owner"): owner, ("default", "one"): stale}
+    registry = Registry(store, admit=admit, cache=lambda kind, ns, name: cache.get((ns, name)))
+
+    with pytest.raises(ValueError, match="release_ownership"):
+        await registry.finish_deletion(
+            LIMAVM, "default", "owner", owned_finalizer("App"), released_by={LIMAVM.kind}
+        )
+    before = await store.revision()
+    await registry.finish_deletion(
+        LIMAVM, "default", "owner", "a/cleanup", released_by={LIMAVM.kind}
+    )
+    assert await store.revision() == before + 1, "one transaction"
+    for name in ("one", "two"):
+        assert await store.get(CONFIGMAP, "default", name) is None
+    assert await store.get(LIMAVM, "default", "owner") is None
+    assert await registry.owned_by(owner.metadata.uid) == []
+    assert fresh.metadata.resource_version != stale.metadata.resource_version
+    assert sorted(set(reviews)) == [("DELETE", "one"), ("DELETE", "two")]
+    with pytest.raises(NotFoundError):
+        await registry.finish_deletion(
+            LIMAVM, "default", "owner", "a/cleanup", released_by={LIMAVM.kind}
+        )
+
+
+async def test_an_ended_term_cannot_finish_a_deletion(store: EtcdStore):
+    """A fenced finish_deletion whose term has ended fails at once, as
+    FencedError, and writes nothing (it is no conflict to retry)."""
+    plain = Registry(store)
+    vm = limavm("fenced")
+    add_finalizer(vm, "a/cleanup")
+    await plain.create(LIMAVM, vm)
+    await plain.delete(LIMAVM, "default", "fenced")
+    lease = await store.grant_lease(2)
+    fence = await store.campaign("ctl", "old", lease)
+    assert fence is not None
+    await store.revoke_lease(lease)
+    assert await store.campaign("ctl", "new", await store.grant_lease(2)) is not None
+    before = await store.revision()
+    with pytest.raises(FencedError):
+        await plain.fenced(fence).finish_deletion(
+            LIMAVM, "default", "fenced", "a/cleanup", released_by={LIMAVM.kind}
+        )
+    assert await store.revision() == before
+    await plain.remove_finalizer(LIMAVM, "default", "fenced", "a/cleanup")
+
+
 async def test_limavm_names_are_unique_across_namespaces_even_when_racing(registry: Registry):
     results = await asyncio.gather(
         registry.create(LIMAVM, limavm("same", "ns-a")),
@@ -221,7 +294,7 @@ async def test_companions_are_created_in_the_same_transaction(registry: Registry
     await registry.create(CONFIGMAP, configmap("vm2-template", x="old"))
 
     class TemplateFor:
-        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+        async def read(self, parent: Any, *, fresh: bool) -> list[tuple[Kind, Any]]:
             return []
 
         def build(self, parent: Any, sources: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
@@ -243,7 +316,7 @@ async def test_a_companion_copies_its_source_as_it_was_when_the_create_committed
     reads: list[str] = []
 
     class CopyOfSource:
-        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
+        async def read(self, parent: Any, *, fresh: bool) -> list[tuple[Kind, Any]]:
             source = await store.get(CONFIGMAP, "default", "src")
             reads.append(source.data["x"])
             return [(CONFIGMAP, source)]
@@ -255,8 +328,8 @@ async def test_a_companion_copies_its_source_as_it_was_when_the_create_committed
             return [(CONFIGMAP, cm)]
 
     class ChangedOnce(CopyOfSource):
-        async def read(self, parent: Any) -> list[tuple[Kind, Any]]:
-            sources = await super().read(parent)
+        async def read(self, parent: Any, *, fresh: bool) -> list[tuple[Kind, Any]]:
+            sources = await super().read(parent, fresh=fresh)
             if len(reads) == 1:
                 await registry.update(CONFIGMAP, configmap("src", x="changed"))
             return sources
@@ -265,6 +338,33 @@ async def test_a_companion_copies_its_source_as_it_was_when_the_create_committed
     assert reads == ["judged", "changed"]
     copy = await store.get(CONFIGMAP, "default", "vm3-template")
     assert copy.data["x"] == "changed"
+
+
+async def test_a_template_copied_from_a_stale_cache_is_copied_again_from_etcd(
+    registry: Registry, store: EtcdStore
+):
+    """TemplateCompanion's first guess is the cache's copy of the source; one
+    that etcd has moved past fails the create's compare, and the next try
+    reads etcd (one commit, of the current version)."""
+    stale = await registry.create(CONFIGMAP, configmap("src", template="old"))
+    changed = CONFIGMAP.new()
+    changed.CopyFrom(stale)
+    changed.data["template"] = "new"
+    await registry.update(CONFIGMAP, changed)
+    cache_reads: list[tuple[str, str]] = []
+
+    def cached(namespace: str, name: str) -> Any:
+        cache_reads.append((namespace, name))
+        return stale
+
+    vm = limavm("vm4")
+    vm.spec.template_ref.name = "src"
+    before = await store.revision()
+    await registry.create(LIMAVM, vm, companions=TemplateCompanion(store, cached))
+    assert await store.revision() == before + 1, "the stale try committed nothing"
+    assert cache_reads == [("default", "src")], "the retry must not guess again"
+    copy = await store.get(CONFIGMAP, "default", "vm4-template")
+    assert copy.data["template"] == "new"
 
 
 async def test_dry_run_writes_nothing(registry: Registry, store: EtcdStore):
