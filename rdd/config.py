@@ -16,9 +16,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +68,17 @@ class Listen:
         """Where a client on this machine reaches a server bound to `host`."""
         return "127.0.0.1" if self.host in ("0.0.0.0", "::", "[::]") else self.host
 
+
+#: The addresses each service is started with: variable -> the component it names.
+SERVICE_WIRING = {
+    "webhook": {"RDD_ETCD_ENDPOINTS": "etcd"},
+    "limavm": {"RDD_ETCD_ENDPOINTS": "etcd", "RDD_WEBHOOK_ADDRESS": "webhook"},
+    "app": {
+        "RDD_ETCD_ENDPOINTS": "etcd",
+        "RDD_WEBHOOK_ADDRESS": "webhook",
+        "RDD_LIMAVM_ADDRESS": "limavm",
+    },
+}
 
 #: RDD_ETCD_MEMBERS' values: an etcd cluster needs an odd number for a quorum.
 ETCD_MEMBER_COUNTS = (1, 3, 5)
@@ -274,11 +282,13 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
     collected. Checked by `rdd svc start` before anything is spawned, so a
     bad value is one line on the CLI, not a service dying at start-up.
     `machine`: platform.machine() (tests). RDD_VM_DRIVER=lima as root asks
-    limactl whether it runs (Lima refuses root, see lima_root_problem);
+    limactl whether it runs (Lima refuses root, see rdd.limaroot);
     unset, the services fall back to sim."""
     found: list[str] = []
     settings = _collect(found, lambda: ServiceSettings.from_env(env, machine=machine), None)
     if settings is not None and settings.vm_driver == "lima":
+        from rdd.limaroot import lima_root_problem  # its subprocess: only this check needs it
+
         lima_problem = lima_root_problem(env)
         if lima_problem:
             found.append(f"RDD_VM_DRIVER=lima: {lima_problem}")
@@ -290,62 +300,6 @@ def environment_problems(env: Mapping[str, str], *, machine: str | None = None) 
     ):
         _collect(found, check, None)
     return found
-
-
-#: What every Lima version says when run as root (cmd/limactl/main.go): v1.x
-#: a fatal error (exit 1), v2.0.x a Go panic (exit 2), v2.1+ `limactl: must
-#: not run as the root user` (exit 1).
-LIMA_ROOT_REFUSAL = "must not run as the root user"
-#: limactl answers `list --quiet` of an empty LIMA_HOME in well under this.
-_PROBE_TIMEOUT_SECONDS = 10.0
-
-
-def refuses_root(code: int, output: str) -> bool:
-    """Whether a limactl call that exited with `code` and printed `output`
-    (stdout and stderr) was refused because we are root, in any of the three
-    forms. Pure."""
-    return code != 0 and LIMA_ROOT_REFUSAL in output
-
-
-def limactl_refuses_root(limactl: str, env: Mapping[str, str]) -> bool:
-    """Whether `limactl` refuses to run for us; never asked unless we are root.
-
-    Asked rather than predicted from the uid, so a limactl that does run as
-    root (the tests' stand-in) is let through: `limactl list --quiet` in an
-    empty temporary LIMA_HOME, so nothing of the user's is read or written.
-    A limactl that cannot be run at all is left to the driver to report."""
-    if os.geteuid() != 0:
-        return False
-    with tempfile.TemporaryDirectory(prefix="rdd-limactl-") as home:
-        try:
-            done = subprocess.run(
-                [limactl, "list", "--quiet", "--tty=false"],
-                env={**env, "LIMA_HOME": home},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=_PROBE_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-    output = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
-    return refuses_root(done.returncode, output)
-
-
-def find_limactl(env: Mapping[str, str]) -> str | None:
-    return shutil.which("limactl", path=env.get("PATH"))
-
-
-def lima_root_problem(env: Mapping[str, str]) -> str:
-    """Why the lima driver cannot run in `env` because Lima refuses root; ""
-    when it can, or when there is no limactl to ask (the driver says so)."""
-    limactl = find_limactl(env)
-    if limactl is None or not limactl_refuses_root(limactl, env):
-        return ""
-    return (
-        f'limactl refuses to run as root ("{LIMA_ROOT_REFUSAL}"): '
-        "run rdd as a normal user, or set RDD_VM_DRIVER=sim"
-    )
 
 
 def default_home(env: Mapping[str, str]) -> Path:

@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "rdd.kinds": 1,
     "rdd.meta": 1,
     "rdd.config": 1,
+    "rdd.limaroot": 1,
     "rdd.logs": 1,
     "rdd.rpc_status": 1,
     "rdd.retry": 1,

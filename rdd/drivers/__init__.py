@@ -11,16 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from rdd.config import (
-    VM_DRIVERS,
-    ServiceSettings,
-    find_limactl,
-    host_arch,
-    lima_root_problem,
-    limactl_refuses_root,
-    normalize_arch,
-)
+from rdd.config import VM_DRIVERS, ServiceSettings, host_arch, normalize_arch
 from rdd.drivers.base import Driver, DriverError, InstanceStatus, Notify
+from rdd.limaroot import find_limactl, lima_root_problem, limactl_refuses_root
 
 __all__ = [
     "Driver",
@@ -36,7 +29,7 @@ __all__ = [
 def select_driver(wanted: str, env: Mapping[str, str]) -> tuple[str, str]:
     """(driver name, reason): `wanted` (RDD_VM_DRIVER, already checked by
     ServiceSettings), else lima when limactl is on `env`'s PATH and runs for
-    us, else sim. Lima refuses root (rdd.config.lima_root_problem): as root,
+    us, else sim. Lima refuses root (rdd.limaroot.lima_root_problem): as root,
     RDD_VM_DRIVER=lima is a DriverError and the automatic choice is sim, the
     reason saying why."""
     if wanted:

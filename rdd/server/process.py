@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from rdd.config import metrics_enabled
+from rdd.config import SettingsError, metrics_enabled
 from rdd.errors import ApiError
 from rdd.server import logfile, reflection, version
 from rdd.server.auth import Authenticator, AuthInterceptor
@@ -257,8 +257,9 @@ def configure_logging(name: str) -> None:
 
 
 def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a service's main; a dependency that is down at start-up is a
-    one-line error and exit status 1, not a traceback."""
+    """Run a service's main; a dependency that is down at start-up, or an
+    environment it cannot use, is a one-line error (one per problem) and
+    exit status 1, not a traceback."""
     os.umask(0o077)  # sockets and files this process makes are its owner's alone
     try:
         asyncio.run(main())
@@ -267,6 +268,10 @@ def run_main(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         raise SystemExit(1) from None
     except PkiError as error:
         log.error("event=fatal error=%s", error)
+        raise SystemExit(1) from None
+    except SettingsError as error:
+        for problem in error.problems:
+            log.error("event=fatal error=%s", problem)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rdd.config import Listen
+from rdd.config import SERVICE_WIRING, Listen
 from rdd.stack.ports import is_listening
 from rdd.stack.records import Record
 from rdd.transport.sockets import is_unix_target
@@ -24,14 +24,8 @@ WIRING_VARIABLES = (
 def wiring_for(component: str, endpoints: Mapping[str, str]) -> dict[str, str]:
     """The addresses a component is started with (pure): every service needs
     etcd, the writers need the webhook, the app needs limavm too."""
-    if component == "etcd":
-        return {}
-    wiring = {"RDD_ETCD_ENDPOINTS": endpoints["etcd"]}
-    if component in ("limavm", "app"):
-        wiring["RDD_WEBHOOK_ADDRESS"] = endpoints["webhook"]
-    if component == "app":
-        wiring["RDD_LIMAVM_ADDRESS"] = endpoints["limavm"]
-    return wiring
+    wanted = SERVICE_WIRING.get(component, {})
+    return {variable: endpoints[peer] for variable, peer in wanted.items()}
 
 
 def is_current(record: Record, *, wiring: Mapping[str, str], healthy: bool) -> bool:

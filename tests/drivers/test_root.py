@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from rdd.config import environment_problems, refuses_root
+from rdd.config import environment_problems
 from rdd.drivers import DriverError, select_driver
+from rdd.limaroot import refuses_root
 from tests.support.processes import processes_mentioning
 from tests.support.standin import STANDIN
 
