@@ -6,11 +6,11 @@ once (the LimaVM, its template ConfigMap, the driver's view of the
 instance), takes the one action that observation calls for (decisions.py),
 and writes status once, from that observation and the action's outcome
 (reporting.py); after an action it looks again. The driver prepares in the
-background (status says Pending once it has taken PENDING_REPORT_DELAY, so a
-quick one is reported once, as Created; a delete cancels it) and notifies
-when an instance changes on its own (crash, boot, preparation done). A template
-change restarts the VM with its new lima.yaml; only a new arch or new images
-rebuild the instance. Restarts after failures back off exponentially
+background (status says Pending only once that has taken a moment,
+decisions.pending_hold, so a quick one is reported once, as Created; a
+delete cancels it) and notifies when an instance changes on its own (crash,
+boot, preparation done). A template change restarts the VM with its new
+lima.yaml; only a new arch or new images rebuild the instance. Restarts after failures back off exponentially
 (decisions.account_restart)."""
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from rdd.services.limavm.decisions import (
     account_restart,
     decide_vm_action,
     needs_rebuild,
+    pending_hold,
     prepare_backoff,
     requeue_after,
     resumed_streak,
 )
 from rdd.services.limavm.reporting import RECONCILING, StatusWriter, copy_vm
 
-from rdd.drivers.base import ABSENT, Driver, DriverError, InstanceStatus
+from rdd.drivers.base import ABSENT, PREPARING, Driver, DriverError, InstanceStatus
 from rdd.errors import ApiError, NotFoundError
 from rdd.kinds import LIMAVM
 from rdd.meta import conditions
@@ -64,10 +65,6 @@ log = logging.getLogger(__name__)
 
 #: A failed stop is tried again after this long.
 STOP_RETRY_SECONDS = 2.0
-#: A preparation is reported Pending only once it has taken this long: one
-#: that ends sooner (the sim's, a Lima instance already downloaded) is
-#: reported once, as what it ended in, by the pass its notify brings.
-PENDING_REPORT_DELAY = 0.25
 #: The LimaVM informer's index by name: a driver notifies by instance name.
 NAME_INDEX = "name"
 
@@ -93,8 +90,10 @@ class _Instance:
     #: A driver call of ours that raised, and the lima.yaml it was for.
     failure: Failure | None = None
     failure_yaml: str = ""
-    #: The lima.yaml of the last preparation begun, and when it was seen failing.
+    #: The lima.yaml of the last preparation begun, when it began, and when
+    #: it was seen failing.
     prepared_yaml: str = ""
+    prepare_began: float | None = None
     prepare_failed_at: float | None = None
     #: Failed runs in a row and the restart backoff they earned; when that
     #: backoff ends on the wall clock, as status says it.
@@ -209,11 +208,13 @@ class LimaVMController:
         outcome = await self._perform(vm, action, lima_yaml, arch)
         if action is VMAction.CLEAR_RESTART_REQUEST:
             return outcome  # a metadata write: its watch event brings the next pass
-        if action in (VMAction.PREPARE, VMAction.REBUILD):
-            return RequeueAfter(PENDING_REPORT_DELAY)
+        memo = self._instances.setdefault(name, _Instance())
+        preparing = observed.state == PREPARING or action in (VMAction.PREPARE, VMAction.REBUILD)
+        hold = pending_hold(memo.prepare_began, preparing=preparing, now=time.monotonic())
+        if hold is not None:
+            return RequeueAfter(hold)
         # The one status write: this observation, with what the action just
         # taught (a failure of ours, or none any more).
-        memo = self._instances.setdefault(name, _Instance())
         await self.status.report(
             vm, dataclasses.replace(observed, failure=memo.failure), template, arch
         )
@@ -336,6 +337,7 @@ class LimaVMController:
         """Preparation runs in the driver, in the background (see Driver.begin_prepare)."""
         memo = self._instances.setdefault(name, _Instance())
         memo.prepared_yaml, memo.prepare_failed_at = lima_yaml, None
+        memo.prepare_began = time.monotonic()
         self.ctx.driver.begin_prepare(name, lima_yaml, arch)
 
     @staticmethod

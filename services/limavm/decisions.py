@@ -25,6 +25,10 @@ RESTART_BACKOFF_CAP = 60.0
 RESTART_BACKOFF_RESET_SECONDS = 10.0
 #: A failed preparation is retried after this long (or at once on a template change).
 PREPARE_RETRY_SECONDS = 30.0
+#: A preparation is reported Pending only once it has taken this long: one
+#: that ends sooner (the sim's, a Lima instance already downloaded) is
+#: reported once, as what it ended in, by the pass its notify brings.
+PENDING_REPORT_DELAY = 0.25
 
 
 class VMAction(enum.Enum):
@@ -199,6 +203,18 @@ def prepare_backoff(
         return failed_at, 0.0
     failed_at = now if failed_at is None else failed_at
     return failed_at, max(0.0, failed_at + PREPARE_RETRY_SECONDS - now)
+
+
+def pending_hold(began: float | None, *, preparing: bool, now: float) -> float | None:
+    """Seconds to hold back the status of an instance being prepared since
+    `began` (pure): a preparation is reported Pending only once it has
+    taken PENDING_REPORT_DELAY, so a quick one is reported once, as what it
+    ended in. None: report now (not preparing, long enough, or begun before
+    this controller knew of it)."""
+    if not preparing or began is None:
+        return None
+    left = began + PENDING_REPORT_DELAY - now
+    return left if left > 0 else None
 
 
 def _loads(text: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rdd.services.limavm.decisions import (
+    PENDING_REPORT_DELAY,
     Failure,
     Observed,
     VMAction,
@@ -11,6 +12,7 @@ from rdd.services.limavm.decisions import (
     created_condition,
     decide_vm_action,
     needs_rebuild,
+    pending_hold,
     requeue_after,
     restart_delay,
     running_condition,
@@ -186,3 +188,19 @@ def test_only_a_new_arch_or_new_images_need_a_rebuild(change: tuple[str, str], r
 
 def test_unreadable_lima_yaml_is_rebuilt():
     assert needs_rebuild("{not yaml", BUILT) is True
+
+
+@pytest.mark.parametrize(
+    ("began", "preparing", "now", "hold"),
+    [
+        (100.0, True, 100.0, PENDING_REPORT_DELAY),  # just begun: not Pending yet
+        (100.0, True, 100.1, PENDING_REPORT_DELAY - 0.1),
+        (100.0, True, 100.0 + PENDING_REPORT_DELAY, None),  # long enough: Pending
+        (None, True, 100.0, None),  # begun before this controller knew of it
+        (100.0, False, 100.0, None),  # done (or failed) already: say what it ended in
+    ],
+)
+def test_a_preparation_is_reported_pending_only_once_it_has_taken_a_moment(
+    began: float | None, preparing: bool, now: float, hold: float | None
+):
+    assert pending_hold(began, preparing=preparing, now=now) == pytest.approx(hold)
