@@ -33,11 +33,11 @@ def released(kind: Kind, old: Any, owner_uid: str, released_by: Collection[str])
             f'cannot release "{name}": it is controlled by {ref.kind} "{ref.name}" '
             f"(uid {ref.uid}), not by uid {owner_uid}"
         )
-    released = kind.message()
-    released.CopyFrom(old)
-    remove_finalizer(released, owned_finalizer(ref.kind))
-    remove_owner_reference(released, owner_uid)
-    return released
+    freed = kind.message()
+    freed.CopyFrom(old)
+    remove_finalizer(freed, owned_finalizer(ref.kind))
+    remove_owner_reference(freed, owner_uid)
+    return freed
 
 
 def deleted(kind: Kind, old: Any) -> Any:

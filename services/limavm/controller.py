@@ -10,8 +10,8 @@ background (status says Pending only once that has taken a moment,
 decisions.pending_hold, so a quick one is reported once, as Created; a
 delete cancels it) and notifies when an instance changes on its own (crash,
 boot, preparation done). A template change restarts the VM with its new
-lima.yaml; only a new arch or new images rebuild the instance. Restarts after failures back off exponentially
-(decisions.account_restart)."""
+lima.yaml; only a new arch or new images rebuild the instance. Restarts
+after failures back off exponentially (decisions.account_restart)."""
 
 from __future__ import annotations
 
