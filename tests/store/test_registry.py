@@ -195,7 +195,8 @@ async def test_an_owner_deletes_its_child_in_one_write(registry: Registry, store
         await delete_child("someone-else")
     before = await store.revision()
     await delete_child(owner.metadata.uid)
-    assert await store.revision() == before + 1, "one transaction"
+    changes = await _changes_until_gone(store, CONFIGMAP, {"child"}, since=before)
+    assert [type_ for _, type_, _ in changes] == ["DELETED"], "one transaction"
     assert await store.get(CONFIGMAP, "default", "child") is None
     assert await registry.owned_by(owner.metadata.uid) == []
     with pytest.raises(NotFoundError):
@@ -242,11 +243,11 @@ async def test_an_owner_finishes_its_deletion_with_its_children_in_one_write(sto
     await registry.finish_deletion(
         LIMAVM, "default", "owner", "a/cleanup", released_by={LIMAVM.kind}
     )
-    gone_at = {
-        **await _deleted_at(store, CONFIGMAP, {"one", "two"}, since=before),
-        **await _deleted_at(store, LIMAVM, {"owner"}, since=before),
-    }
-    assert len(set(gone_at.values())) == 1, f"one transaction: {gone_at}"
+    changes = [
+        *await _changes_until_gone(store, CONFIGMAP, {"one", "two"}, since=before),
+        *await _changes_until_gone(store, LIMAVM, {"owner"}, since=before),
+    ]
+    assert len({revision for _, _, revision in changes}) == 1, f"one transaction: {changes}"
     for name in ("one", "two"):
         assert await store.get(CONFIGMAP, "default", name) is None
     assert await store.get(LIMAVM, "default", "owner") is None
@@ -426,19 +427,20 @@ async def test_a_no_op_on_a_stale_cached_version_is_still_a_conflict(store: Etcd
         await cached.update(CONFIGMAP, same)
 
 
-async def _deleted_at(
+async def _changes_until_gone(
     store: EtcdStore, kind: Kind, names: set[str], *, since: int
-) -> dict[str, int]:
-    """The revision each of `names` was deleted at, read from etcd's history
-    (a watch from `since`), so writes elsewhere in the shared etcd do not count."""
-    found: dict[str, int] = {}
+) -> list[tuple[str, str, int]]:
+    """(name, event type, revision) of every change to `names` after `since`
+    until all are deleted, from etcd's history (a watch), so writes elsewhere
+    in the shared etcd do not count."""
+    changes: list[tuple[str, str, int]] = []
     async with (
         asyncio.timeout(5),
         contextlib.aclosing(store.watch(kind, "default", since)) as events,
     ):
         async for event in events:
-            if event.type == "DELETED" and event.obj.metadata.name in names:
-                found[event.obj.metadata.name] = event.revision
-                if found.keys() == names:
+            if event.obj.metadata.name in names:
+                changes.append((event.obj.metadata.name, event.type, event.revision))
+                if {name for name, type_, _ in changes if type_ == "DELETED"} == names:
                     break
-    return found
+    return changes
