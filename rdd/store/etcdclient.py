@@ -190,20 +190,7 @@ class EtcdStore(Watching, Leadership):
     async def remove_orphan(self, orphan: Orphan) -> bool:
         """Compare-and-delete: the entry goes only if its object is still
         absent and the entry unchanged since it was judged. False otherwise."""
-        compares = [
-            rpc.Compare(
-                key=orphan.object_key,
-                target=rpc.Compare.CREATE,
-                result=rpc.Compare.EQUAL,
-                create_revision=0,
-            ),
-            rpc.Compare(
-                key=orphan.key,
-                target=rpc.Compare.MOD,
-                result=rpc.Compare.EQUAL,
-                mod_revision=orphan.mod_revision,
-            ),
-        ]
+        compares = [_absent(orphan.object_key), _unchanged_since(orphan.key, orphan.mod_revision)]
         remove = [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=orphan.key))]
         response = await self._call("Txn", rpc.TxnRequest(compare=compares, success=remove))
         return bool(response.succeeded)
@@ -282,34 +269,16 @@ class EtcdStore(Watching, Leadership):
         key = layout.object_key(kind, meta.namespace, meta.name)
         claim = layout.name_claim_key(kind, meta.name)
         if write.old is None:
-            compares.append(
-                rpc.Compare(
-                    key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0
-                )
-            )
+            compares.append(_absent(key))
             if kind.unique_names:
-                compares.append(
-                    rpc.Compare(
-                        key=claim,
-                        target=rpc.Compare.CREATE,
-                        result=rpc.Compare.EQUAL,
-                        create_revision=0,
-                    )
-                )
+                compares.append(_absent(claim))
                 ops.append(
                     rpc.RequestOp(
                         request_put=rpc.PutRequest(key=claim, value=meta.namespace.encode())
                     )
                 )
         else:
-            compares.append(
-                rpc.Compare(
-                    key=key,
-                    target=rpc.Compare.MOD,
-                    result=rpc.Compare.EQUAL,
-                    mod_revision=int(write.old.metadata.resource_version),
-                )
-            )
+            compares.append(_unchanged_since(key, int(write.old.metadata.resource_version)))
         before = owner_uids(write.old) if write.old is not None else set()
         after = owner_uids(write.new) if write.new is not None else set()
         for uid in sorted(after - before):
@@ -373,6 +342,12 @@ class EtcdStore(Watching, Leadership):
 
 class SourceChangedError(ConflictError):
     """An object a write was built from changed before it committed."""
+
+
+def _absent(key: bytes) -> rpc.Compare:
+    return rpc.Compare(
+        key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0
+    )
 
 
 def _unchanged_since(key: bytes, revision: int) -> rpc.Compare:

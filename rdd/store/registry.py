@@ -196,13 +196,13 @@ class Registry:
         meta = _Meta(name=name, namespace=namespace, resource_version="")
 
         async def change(old: Any) -> Any:
-            freed = released(kind, old, owner_uid, released_by)
-            if freed is None:
-                return old
-            if not and_delete:
-                return freed
-            await self._admit(Review("DELETE", kind, None, freed, dry_run))
-            return deleted(kind, freed)
+            if and_delete:
+                gone = await self._released_and_deleted(
+                    kind, old, owner_uid, released_by, dry_run=dry_run
+                )
+            else:
+                gone = released(kind, old, owner_uid, released_by)
+            return old if gone is None else gone
 
         return await self._read_modify_write(kind, meta, change, dry_run=dry_run)
 
@@ -248,14 +248,13 @@ class Registry:
             writes = []
             for ref in await self._store.owned_by(owner.metadata.uid):
                 child = await self._current(ref.kind, ref.namespace, ref.name, guess=attempt == 0)
-                freed = (
-                    None
-                    if child is None
-                    else released(ref.kind, child, owner.metadata.uid, released_by)
+                if child is None:
+                    continue
+                gone = await self._released_and_deleted(
+                    ref.kind, child, owner.metadata.uid, released_by, dry_run=False
                 )
-                if freed is not None:
-                    await self._admit(Review("DELETE", ref.kind, None, freed, False))
-                    writes.append(_write(ref.kind, child, deleted(ref.kind, freed)))
+                if gone is not None:
+                    writes.append(_write(ref.kind, child, gone))
             updated = kind.message()
             updated.CopyFrom(owner)
             if finalizer in owner.metadata.finalizers:
@@ -271,6 +270,17 @@ class Registry:
                 continue
             return committed[-1] or updated
         raise ConflictError(conflict_message(kind, name))
+
+    async def _released_and_deleted(
+        self, kind: Kind, child: Any, owner_uid: str, released_by: Collection[str], *, dry_run: bool
+    ) -> Any | None:
+        """`child` released by its controller `owner_uid` and deleted, admitted
+        as the DELETE it is; None when nobody controls it (not ours to delete)."""
+        freed = released(kind, child, owner_uid, released_by)
+        if freed is None:
+            return None
+        await self._admit(Review("DELETE", kind, None, freed, dry_run))
+        return deleted(kind, freed)
 
     async def _current(self, kind: Kind, namespace: str, name: str, *, guess: bool) -> Any | None:
         """The object as the cache has it (a guess the commit proves) or, when

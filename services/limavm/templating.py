@@ -1,7 +1,7 @@
 """A LimaVM's template ConfigMap (`<name>-template`): built from the
 templateRef'd ConfigMap and created in the same transaction as the LimaVM,
 so it never exists without its ownerReference, and only while the source is
-still the version the LimaVM's review judged (rdd.store.registry.Companions)."""
+still the version the LimaVM's review judged (rdd.store.review.Companions)."""
 
 from __future__ import annotations
 
