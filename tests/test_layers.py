@@ -1,6 +1,7 @@
 """The layering DESIGN.md fixes, checked on the source: a lower layer never
 imports a higher one, services never import one another, and the CLI never
-talks to etcd."""
+talks to etcd; and the source rules that keep modules small and tasks
+cancellable."""
 
 from __future__ import annotations
 
@@ -130,3 +131,13 @@ CODE = sorted(
 def test_no_module_over_400_lines(path: Path):
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)} has {lines} lines"
+
+
+@pytest.mark.parametrize("path", CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_timeouts_use_asyncio_timeout_not_wait_for(path: Path):
+    """Python 3.11's asyncio.wait_for loses a cancellation that arrives as
+    the awaited call completes, so a task told to stop runs on (a watch,
+    a lease renewal loop); `async with asyncio.timeout(...)` does not."""
+    assert "asyncio.wait_for(" not in path.read_text(), (
+        f"{path.relative_to(ROOT)}: use `async with asyncio.timeout(...)`"
+    )

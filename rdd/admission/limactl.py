@@ -111,7 +111,8 @@ class LimactlValidator:
             self._say_once(f"cannot run {limactl}: {err}")
             return None
         try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                stdout, stderr = await proc.communicate()
         except TimeoutError:
             log.warning(
                 "event=limactl_validate_timeout args=%r timeout=%s", " ".join(args), self._timeout

@@ -63,7 +63,8 @@ class Limactl:
         """Run one limactl call to completion; a call that outlives `timeout` is killed."""
         proc = await self.spawn(args, stdin=bool(stdin))
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin.encode() or None), timeout)
+            async with asyncio.timeout(timeout):
+                out, err = await proc.communicate(stdin.encode() or None)
         except BaseException:
             await kill(proc)
             raise
@@ -125,7 +126,8 @@ async def kill(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGKILL)
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(proc.wait(), 5)
+        async with asyncio.timeout(5):
+            await proc.wait()
 
 
 def list_hint(result: Result) -> str:

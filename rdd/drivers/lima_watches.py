@@ -99,7 +99,8 @@ async def all_exited(pids: Sequence[int], timeout: float) -> bool:
         return not any(is_alive(pid) for pid in pids)
     waits = [watching.wait_pid_exit(pid) for pid in pids]
     try:
-        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*waits)
     except TimeoutError:
         return False
     return True

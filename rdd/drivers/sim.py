@@ -318,13 +318,13 @@ class SimDriver(InstanceFolders):
         agent = self._agent_for(name)
         if agent is None:
             return
-        if timeout is None:
-            timeout = STOP_TIMEOUT_SECONDS
+        timeout = STOP_TIMEOUT_SECONDS if timeout is None else timeout
         log.info("event=vm_stopping name=%s pid=%s timeout=%s", name, agent.pid, timeout)
         agent.stopping = True
         self._signal(agent, signal.SIGTERM)
         try:
-            await asyncio.wait_for(agent.exited.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await agent.exited.wait()
         except TimeoutError:
             log.warning("event=vm_stop_forced name=%s pid=%s", name, agent.pid)
             await self._kill(name, agent)
@@ -335,7 +335,8 @@ class SimDriver(InstanceFolders):
         agent.stopping = True
         self._signal(agent, signal.SIGKILL)
         try:
-            await asyncio.wait_for(agent.exited.wait(), KILL_WAIT_SECONDS)
+            async with asyncio.timeout(KILL_WAIT_SECONDS):
+                await agent.exited.wait()
         except TimeoutError:
             raise DriverError(f"host agent {agent.pid} of {name!r} survived SIGKILL") from None
 

@@ -63,7 +63,8 @@ def remove_own_pidfile(path: Path) -> None:
 async def serve_info(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
     """A minimal HTTP/1.1 answer to `GET /v1/info` (Lima's host agent API)."""
     try:
-        request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+        async with asyncio.timeout(5):
+            request = await reader.readuntil(b"\r\n\r\n")
         path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
         if path == b"/v1/info":
             status, body = "200 OK", json.dumps({"sshLocalPort": port}).encode()
@@ -108,7 +109,8 @@ async def run(name: str, pidfile: Path, sock: Path, boot_seconds: float) -> int:
         log("info", f"Starting the simulated VM {name!r} (boot takes {boot_seconds}s)")
         emit({"sshLocalPort": port})
         try:
-            await asyncio.wait_for(stopping.wait(), timeout=boot_seconds)
+            async with asyncio.timeout(boot_seconds):
+                await stopping.wait()
         except TimeoutError:
             emit({"running": True, "sshLocalPort": port})
             log("info", "READY")

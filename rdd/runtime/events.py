@@ -78,7 +78,8 @@ class EventRecorder:
         if self._writer is None:
             return
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self._writer), SHUTDOWN_FLUSH_SECONDS)
+            async with asyncio.timeout(SHUTDOWN_FLUSH_SECONDS):
+                await asyncio.shield(self._writer)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer

@@ -176,9 +176,8 @@ class Elected:
             await asyncio.sleep(self._renew_every)
             ttl_left: int | None
             try:
-                ttl_left = await asyncio.wait_for(
-                    self._store.keep_alive(lease), timeout=self._renew_every
-                )
+                async with asyncio.timeout(self._renew_every):
+                    ttl_left = await self._store.keep_alive(lease)
             except (ApiError, TimeoutError):
                 ttl_left = None
             now = time.monotonic()

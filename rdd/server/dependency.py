@@ -70,7 +70,8 @@ class DependencyWatchdog:
     async def _answers(self) -> str | None:
         """None when the dependency answered in time, else why not."""
         try:
-            await asyncio.wait_for(self._probe(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await self._probe()
         except TimeoutError:
             return f"no answer within {self._timeout:g}s"
         except ApiError as error:

@@ -95,7 +95,8 @@ class Watching(EtcdConnection):
         try:
             try:
                 await call.write(rpc.WatchRequest(create_request=create))
-                created = await asyncio.wait_for(call.read(), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    created = await call.read()
                 while True:
                     response = created if created is not None else await call.read()
                     created = None
@@ -140,7 +141,20 @@ class Watching(EtcdConnection):
                     return
 
         with contextlib.suppress(TimeoutError, _Broken, GoneError):
-            await asyncio.wait_for(deleted(), timeout)
+            async with asyncio.timeout(timeout):
+                await deleted()
+
+
+async def _first_reply(call: Any) -> Any:
+    """A new stream's first reply, cancellable at any point.
+
+    grpcio's read() first awaits the task that opens the stream, and that
+    task swallows a cancellation: a watch cancelled before etcd's reply
+    headers arrive would then wait on a cancelled stream forever. Waiting
+    for the headers first (a plain future) means read() never awaits it.
+    """
+    await call.initial_metadata()
+    return await call.read()
 
 
 def _gone_message(since: int, compacted: int) -> str:

@@ -122,3 +122,17 @@ async def test_compacted_revision_is_a_clear_gone_error(store: EtcdStore):
     with pytest.raises(GoneError, match="too old resource version"):
         async for _ in registry.watch(CONFIGMAP, "default", old_revision):
             pass
+
+
+async def test_a_watch_cancelled_at_any_moment_of_its_start_ends(store: EtcdStore):
+    """A watch cancelled while its stream opens or etcd confirms it still
+    ends: on Python 3.11, asyncio.wait_for swallowed a cancellation that
+    came as the confirmation did, leaving the watch waiting forever."""
+    registry = Registry(store)
+    since = await store.revision()
+    for attempt in range(300):
+        watch = asyncio.ensure_future(collect(registry, since, []))
+        await asyncio.sleep((attempt % 50) * 0.0001)  # 0 to 5 ms into its start
+        watch.cancel()
+        done, _ = await asyncio.wait({watch}, timeout=5)
+        assert done, f"watch {attempt} ignored its cancellation"
