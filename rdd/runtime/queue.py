@@ -6,6 +6,12 @@
 - per-key exponential backoff for failures (`add_rate_limited`), reset by
   `forget`; `add_after` for requeue-after.
 
+One difference: a key has at most one delayed add, and the latest request
+replaces it (`forget` cancels it). Only a pass's outcome schedules one, and
+a level-based pass asks for every wait its observation still needs, so a
+later pass makes an earlier pass's timer moot: client-go keeps the earliest
+and runs the pass it no longer needs.
+
 A named queue keeps client-go's workqueue metrics (depth, adds, retries).
 """
 
@@ -33,7 +39,7 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._processing: set[Hashable] = set()
         self._failures: dict[Hashable, int] = {}
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         #: Set whenever a key is queued (or on shutdown); getters re-check.
         self._wakeup = asyncio.Event()
         self._shutting_down = False
@@ -62,18 +68,22 @@ class WorkQueue:
             WORKQUEUE_DEPTH.labels(self.name).set(len(self._order))
 
     def add_after(self, key: Hashable, delay: float) -> None:
+        """Add `key` in `delay` seconds, instead of when it was due before."""
+        self._cancel_timer(key)
         if delay <= 0:
             self.add(key)
             return
-        loop = asyncio.get_running_loop()
-        handle: asyncio.TimerHandle
 
         def fire() -> None:
-            self._timers.discard(handle)
+            del self._timers[key]
             self.add(key)
 
-        handle = loop.call_later(delay, fire)
-        self._timers.add(handle)
+        self._timers[key] = asyncio.get_running_loop().call_later(delay, fire)
+
+    def _cancel_timer(self, key: Hashable) -> None:
+        handle = self._timers.pop(key, None)
+        if handle is not None:
+            handle.cancel()
 
     def backoff(self, key: Hashable) -> float:
         """The delay the next failure of `key` waits (pure w.r.t. the count)."""
@@ -89,7 +99,9 @@ class WorkQueue:
         return delay
 
     def forget(self, key: Hashable) -> None:
+        """Reset `key`'s failure count and cancel its delayed add."""
         self._failures.pop(key, None)
+        self._cancel_timer(key)
 
     async def get(self) -> Hashable:
         while not self._order:
@@ -112,7 +124,7 @@ class WorkQueue:
 
     async def shut_down(self) -> None:
         self._shutting_down = True
-        for handle in self._timers:
+        for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         self._wakeup.set()

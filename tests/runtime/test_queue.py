@@ -46,6 +46,31 @@ def test_backoff_grows_exponentially_and_is_capped():
     assert queue.backoff("k") == 0.005
 
 
+async def test_a_later_delayed_add_replaces_the_keys_earlier_one():
+    """A key's next pass is the one its latest pass asked for: the earlier,
+    sooner timer no longer fires (client-go would run it first)."""
+    queue = WorkQueue()
+    queue.add_after("a", 0.05)
+    queue.add_after("a", 0.3)
+    queue.add_after("b", 0.1)
+    assert await queue.get() == "b"
+    assert len(queue) == 0
+    assert await queue.get() == "a"
+    await queue.shut_down()
+
+
+async def test_forget_cancels_the_keys_delayed_add():
+    queue = WorkQueue()
+    queue.add_after("a", 0.05)
+    queue.forget("a")
+    queue.add_after("b", 0.1)
+    assert await queue.get() == "b"
+    queue.done("b")
+    queue.add_after("c", 0.1)
+    assert await queue.get() == "c"  # "a" would have come first
+    await queue.shut_down()
+
+
 async def test_shutdown_releases_waiting_workers():
     queue = WorkQueue()
     waiter = asyncio.create_task(queue.get())
