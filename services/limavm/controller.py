@@ -109,6 +109,8 @@ class LimaVMController:
             Reporter(LIMAVM, context.registry, context.recorder, informer=context.vms)
         )
         self._instances: dict[str, _Instance] = {}
+        #: LimaVMs whose pass found no template copy in the cache yet.
+        self._awaiting_template: set[Key] = set()
         context.vms.add_index(NAME_INDEX, lambda vm: (vm.metadata.name,))
 
     # Watches -> keys ---------------------------------------------------------
@@ -120,11 +122,18 @@ class LimaVMController:
         self.controller.enqueue((obj.metadata.namespace, obj.metadata.name))
 
     def _on_configmap(self, old: Any | None, new: Any | None) -> None:
-        """A template ConfigMap change enqueues the LimaVM that controls it."""
+        """A template ConfigMap change enqueues the LimaVM that controls it.
+        A new copy does so only if a pass missed it: it is written in its
+        LimaVM's own transaction, whose event brings that pass."""
         obj = subject(old, new)
         ref = controller_ref(obj)
-        if ref is not None and ref.kind == LIMAVM.kind:
-            self.controller.enqueue((obj.metadata.namespace, ref.name))
+        if ref is None or ref.kind != LIMAVM.kind:
+            return
+        key = (obj.metadata.namespace, ref.name)
+        if old is None and key not in self._awaiting_template:
+            return
+        self._awaiting_template.discard(key)
+        self.controller.enqueue(key)
 
     def notify(self, name: str) -> None:
         """Driver callback: an instance changed on its own."""
@@ -172,6 +181,7 @@ class LimaVMController:
         namespace, name = key
         vm = self.ctx.vms.get(namespace, name)
         if vm is None:
+            self._awaiting_template.discard(key)
             return DONE
         if is_deleting(vm):
             return await self._finalize(vm)
@@ -186,6 +196,7 @@ class LimaVMController:
             # deletion: the ConfigMap watch simply has not delivered it yet,
             # and its event enqueues this LimaVM.
             log.info("event=waiting_for_template key=%s/%s", namespace, name)
+            self._awaiting_template.add(key)
             return DONE
         if TEMPLATE_KEY not in template.data:
             message = f'template ConfigMap "{template.metadata.name}" has no "{TEMPLATE_KEY}" entry'
