@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 from aetcd import rpc
 
-from rdd.errors import GoneError
+from rdd.errors import GoneError, UnavailableError
 from rdd.kinds import Kind
 from rdd.retry import Backoff
 from rdd.store.connection import EtcdConnection
@@ -132,15 +132,24 @@ class Watching(EtcdConnection):
         return StoreEvent(kind_of_change, obj, revision, prev)
 
     async def wait_deleted(self, key: bytes, *, timeout: float) -> None:
-        """Return once `key` is deleted, or after `timeout` seconds. Timing
-        out or a broken watch is an answer too: the caller looks again."""
+        """Return once `key` is absent, or after `timeout` seconds. Timing
+        out or a broken watch is an answer too: the caller looks again.
+
+        The watch starts right after a read that found the key, so a delete
+        that came before the watch opened (just after a lost campaign, say)
+        is in its history instead of missed."""
 
         async def deleted() -> None:
-            async for event in self._events(rpc.WatchCreateRequest(key=key), 0):
+            found = await self._call("Range", rpc.RangeRequest(key=key, keys_only=True))
+            if not found.kvs:
+                return
+            since = int(found.header.revision)
+            watch = rpc.WatchCreateRequest(key=key, start_revision=since + 1)
+            async for event in self._events(watch, since):
                 if event.type == rpc.Event.DELETE:
                     return
 
-        with contextlib.suppress(TimeoutError, _Broken, GoneError):
+        with contextlib.suppress(TimeoutError, _Broken, GoneError, UnavailableError):
             async with asyncio.timeout(timeout):
                 await deleted()
 

@@ -136,3 +136,26 @@ async def test_a_watch_cancelled_at_any_moment_of_its_start_ends(store: EtcdStor
         watch.cancel()
         done, _ = await asyncio.wait({watch}, timeout=5)
         assert done, f"watch {attempt} ignored its cancellation"
+
+
+async def test_waiting_for_a_key_that_went_just_before_returns_at_once(store: EtcdStore):
+    """A follower waits for the leader key after a lost campaign; a key
+    deleted before that wait's watch opened must not cost the full wait."""
+    key = store.leader_key("gone-before")
+    lease = await store.grant_lease(5)
+    assert await store.campaign("gone-before", "leader", lease) is not None
+    await store.revoke_lease(lease)  # the leader key goes with its lease
+    async with asyncio.timeout(5):
+        await store.wait_deleted(key, timeout=60)
+
+
+async def test_waiting_for_a_key_returns_when_it_is_deleted(store: EtcdStore):
+    key = store.leader_key("deleted-later")
+    lease = await store.grant_lease(5)
+    assert await store.campaign("deleted-later", "leader", lease) is not None
+    waiting = asyncio.ensure_future(store.wait_deleted(key, timeout=60))
+    await asyncio.sleep(0.2)  # long enough for a wrong early answer to show
+    assert not waiting.done()
+    await store.revoke_lease(lease)
+    async with asyncio.timeout(5):
+        await waiting
