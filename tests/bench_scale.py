@@ -4,7 +4,9 @@
    raw etcd creates from this process; their ratio (aim <= 3x).
 6. scale, on the sim driver: N LimaVMs (stopped) created at 32 in flight ->
    every one Created (aim < 5 s per 1,000), then deleted -> objects and
-   instance folders gone (aim < 5 s per 1,000); each service's RSS after.
+   instance folders gone (aim < 5 s per 1,000); each service's RSS after;
+   and the etcd calls each LimaVM cost, counted by etcd (the same on any
+   machine, where the times are not).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from rdd.kinds import CONFIGMAP, LIMAVM
 from rdd.meta.names import TEMPLATE_LABEL
+from rdd.stack.etcd import served_requests
 from rdd.store.etcdclient import EtcdStore, Write
 from rdd.store.rules import prepare_create
 from rdd.templates.default import DEFAULT_TEMPLATE
@@ -120,6 +123,7 @@ async def scale(stack: Stack, api: Api, count: int) -> None:
         )
         return progress["created"] == count
 
+    calls = served_requests(stack.address("etcd"))
     start = time.perf_counter()
     await in_flight(count, create)
     sent = time.perf_counter() - start
@@ -135,6 +139,8 @@ async def scale(stack: Stack, api: Api, count: int) -> None:
     print(
         f"  create -> all Created   {created:7.2f} s ({sent:.2f} s to send; {per_k:.2f} s per 1,000; aim < 5)"
     )
+    created_calls = _per_vm(calls, count, stack)
+    calls = served_requests(stack.address("etcd"))
     rss = {name: rss_mb(stack.pid(name)) for name in ("app", "limavm", "webhook")}
     shown = ", ".join(f"{name} {mb:.0f} MB" for name, mb in rss.items())
     print(f"  RSS with {count} VMs      {shown} (aim < 150 MB each)")
@@ -151,3 +157,16 @@ async def scale(stack: Stack, api: Api, count: int) -> None:
     gone = time.perf_counter() - start
     per_k = gone * 1000 / count
     print(f"  delete -> all gone      {gone:7.2f} s ({per_k:.2f} s per 1,000; aim < 5)")
+    print(
+        f"  etcd calls per LimaVM   create {created_calls}; delete {_per_vm(calls, count, stack)}"
+        " (the waits' Lists included)"
+    )
+
+
+def _per_vm(before: dict[str, float], count: int, stack: Stack) -> str:
+    """etcd's Txn and Range calls since `before`, per LimaVM."""
+    now = served_requests(stack.address("etcd"))
+    return " + ".join(
+        f"{(now.get(method, 0) - before.get(method, 0)) / count:.2f} {method}"
+        for method in ("Txn", "Range")
+    )

@@ -286,6 +286,30 @@ def start_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> EtcdProces
     return EtcdProcess(pid=process.pid, endpoint=listen.endpoint, peer_port=listen.peer_port)
 
 
+def served_requests(endpoint: str, *, pki: Pki | None = None) -> dict[str, float]:
+    """How many gRPC calls etcd has served since it started, by method
+    (`Txn`, `Range`, `Watch`, ...), from its Prometheus /metrics; empty when
+    it does not answer. Counted, so comparable across machines (make bench)."""
+    from prometheus_client.parser import text_string_to_metric_families  # only make bench asks
+
+    try:
+        connection = _connection(endpoint, pki, 5.0)
+        try:
+            connection.request("GET", "/metrics")
+            text = connection.getresponse().read().decode()
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ssl.SSLError):
+        return {}
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "grpc_server_started_total":
+                method = sample.labels.get("grpc_method", "")
+                counts[method] = counts.get(method, 0.0) + sample.value
+    return counts
+
+
 def _post(endpoint: str, path: str, body: dict[str, str], pki: Pki | None) -> dict | None:
     """A call to etcd's JSON gateway (`/v3/...`), None when it does not answer."""
     try:
