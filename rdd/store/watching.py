@@ -154,17 +154,5 @@ class Watching(EtcdConnection):
                 await deleted()
 
 
-async def _first_reply(call: Any) -> Any:
-    """A new stream's first reply, cancellable at any point.
-
-    grpcio's read() first awaits the task that opens the stream, and that
-    task swallows a cancellation: a watch cancelled before etcd's reply
-    headers arrive would then wait on a cancelled stream forever. Waiting
-    for the headers first (a plain future) means read() never awaits it.
-    """
-    await call.initial_metadata()
-    return await call.read()
-
-
 def _gone_message(since: int, compacted: int) -> str:
     return f"too old resource version: {since} ({compacted})"
