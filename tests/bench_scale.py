@@ -139,8 +139,8 @@ async def scale(stack: Stack, api: Api, count: int) -> None:
     print(
         f"  create -> all Created   {created:7.2f} s ({sent:.2f} s to send; {per_k:.2f} s per 1,000; aim < 5)"
     )
-    created_calls = _per_vm(calls, count, stack)
-    calls = served_requests(stack.address("etcd"))
+    before_create, calls = calls, served_requests(stack.address("etcd"))
+    created_calls = _per_vm(before_create, calls, count)
     rss = {name: rss_mb(stack.pid(name)) for name in ("app", "limavm", "webhook")}
     shown = ", ".join(f"{name} {mb:.0f} MB" for name, mb in rss.items())
     print(f"  RSS with {count} VMs      {shown} (aim < 150 MB each)")
@@ -158,15 +158,15 @@ async def scale(stack: Stack, api: Api, count: int) -> None:
     per_k = gone * 1000 / count
     print(f"  delete -> all gone      {gone:7.2f} s ({per_k:.2f} s per 1,000; aim < 5)")
     print(
-        f"  etcd calls per LimaVM   create {created_calls}; delete {_per_vm(calls, count, stack)}"
+        f"  etcd calls per LimaVM   create {created_calls};"
+        f" delete {_per_vm(calls, served_requests(stack.address('etcd')), count)}"
         " (the waits' Lists included)"
     )
 
 
-def _per_vm(before: dict[str, float], count: int, stack: Stack) -> str:
-    """etcd's Txn and Range calls since `before`, per LimaVM."""
-    now = served_requests(stack.address("etcd"))
+def _per_vm(before: dict[str, float], after: dict[str, float], count: int) -> str:
+    """etcd's Txn and Range calls between two counts, per LimaVM (pure)."""
     return " + ".join(
-        f"{(now.get(method, 0) - before.get(method, 0)) / count:.2f} {method}"
+        f"{(after.get(method, 0) - before.get(method, 0)) / count:.2f} {method}"
         for method in ("Txn", "Range")
     )

@@ -213,16 +213,34 @@ def _connection(endpoint: str, pki: Pki | None, timeout: float) -> http.client.H
 def is_healthy(endpoint: str, *, pki: Pki | None = None, timeout: float = 1.0) -> bool:
     """etcd's /health says true: it listens and has a leader. `pki`: the
     client certificate a TCP-mode etcd requires."""
+    body = _http(endpoint, "GET", "/health", pki, timeout=timeout)
+    try:
+        return body is not None and json.loads(body).get("health") == "true"
+    except (ValueError, AttributeError):
+        return False
+
+
+def _http(
+    endpoint: str,
+    method: str,
+    path: str,
+    pki: Pki | None,
+    *,
+    body: str | None = None,
+    timeout: float = 1.0,
+) -> bytes | None:
+    """One request to etcd's HTTP side (health, metrics, JSON gateway): the
+    reply's body, or None when etcd does not answer."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     try:
         connection = _connection(endpoint, pki, timeout)
         try:
-            connection.request("GET", "/health")
-            response = connection.getresponse()
-            return bool(json.load(response).get("health") == "true")
+            connection.request(method, path, body=body, headers=headers)
+            return connection.getresponse().read()
         finally:
             connection.close()
-    except (OSError, ValueError, http.client.HTTPException, ssl.SSLError):
-        return False
+    except (OSError, http.client.HTTPException, ssl.SSLError):
+        return None
 
 
 def spawn_etcd(data_dir: Path, log_path: Path, listen: EtcdListen) -> subprocess.Popen[bytes]:
@@ -292,17 +310,11 @@ def served_requests(endpoint: str, *, pki: Pki | None = None) -> dict[str, float
     it does not answer. Counted, so comparable across machines (make bench)."""
     from prometheus_client.parser import text_string_to_metric_families  # only make bench asks
 
-    try:
-        connection = _connection(endpoint, pki, 5.0)
-        try:
-            connection.request("GET", "/metrics")
-            text = connection.getresponse().read().decode()
-        finally:
-            connection.close()
-    except (OSError, http.client.HTTPException, ssl.SSLError):
+    text = _http(endpoint, "GET", "/metrics", pki, timeout=5.0)
+    if text is None:
         return {}
     counts: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(text.decode()):
         for sample in family.samples:
             if sample.name == "grpc_server_started_total":
                 method = sample.labels.get("grpc_method", "")
@@ -312,16 +324,10 @@ def served_requests(endpoint: str, *, pki: Pki | None = None) -> dict[str, float
 
 def _post(endpoint: str, path: str, body: dict[str, str], pki: Pki | None) -> dict | None:
     """A call to etcd's JSON gateway (`/v3/...`), None when it does not answer."""
+    text = _http(endpoint, "POST", path, pki, body=json.dumps(body))
     try:
-        connection = _connection(endpoint, pki, 1.0)
-        try:
-            connection.request(
-                "POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"}
-            )
-            reply = json.load(connection.getresponse())
-        finally:
-            connection.close()
-    except (OSError, ValueError, http.client.HTTPException, ssl.SSLError):
+        reply = json.loads(text) if text is not None else None
+    except ValueError:
         return None
     return reply if isinstance(reply, dict) else None
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rdd.services.limavm.controller import LimaVMContext, LimaVMController
@@ -14,7 +13,6 @@ from rdd.services.limavm.templating import build_template_configmap
 
 from rdd.drivers.sim import SimDriver
 from rdd.kinds import CONFIGMAP, LIMAVM
-from rdd.meta import conditions
 from rdd.meta.finalizers import add_finalizer
 from rdd.meta.names import CLEANUP_FINALIZER
 from rdd.runtime.events import EventRecorder
@@ -23,6 +21,7 @@ from rdd.store.etcdclient import EtcdStore
 from rdd.store.registry import Registry
 from rdd.templates.default import DEFAULT_TEMPLATE
 from tests.support.objects import configmap, limavm
+from tests.support.stack import has_condition
 from tests.support.waiting import eventually
 
 
@@ -51,11 +50,6 @@ async def controller(store: EtcdStore, tmp_path: Path) -> AsyncIterator[LimaVMCo
     await controller.shutdown()
 
 
-def created(vm: Any) -> bool:
-    found = conditions.find_condition(vm.status.conditions, "Created")
-    return found is not None and found.status == conditions.TRUE
-
-
 async def test_a_template_copy_that_comes_after_the_pass_brings_the_next_one(
     store: EtcdStore, controller: LimaVMController, caplog: pytest.LogCaptureFixture
 ):
@@ -74,6 +68,6 @@ async def test_a_template_copy_that_comes_after_the_pass_brings_the_next_one(
 
     async def is_created() -> bool:
         current = await registry.get(LIMAVM, "default", "late")
-        return current is not None and created(current)
+        return has_condition(current, "Created", "True")
 
     await eventually(is_created)
